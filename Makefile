@@ -1,0 +1,48 @@
+# exthost: `make run` serves, `make test` checks everything, `make bench` measures.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+JS_RUNTIME := sdk/js/dist/runtime.wasm
+EXAMPLES := $(wildcard extensions/*/package.json)
+
+.PHONY: install build examples run test lint typecheck bench clean
+
+install: $(VENV)/.installed sdk/js/node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+sdk/js/node_modules/.installed: sdk/js/package.json sdk/js/package-lock.json
+	cd sdk/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(JS_RUNTIME): sdk/js/node_modules/.installed sdk/js/build.mjs $(wildcard sdk/js/src/*.js) $(wildcard sdk/wit/*.wit)
+	cd sdk/js && node build.mjs
+
+build: install $(JS_RUNTIME) examples
+
+examples: install
+	@for dir in $(dir $(EXAMPLES)); do $(BIN)/exthost build $$dir || exit 1; done
+
+run: build
+	$(BIN)/exthost serve
+
+lint: install
+	$(BIN)/ruff check host tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+test: build lint typecheck
+	$(BIN)/python -m pytest
+
+bench: build
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) sdk/js/node_modules sdk/js/dist extensions/*/dist data .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""exthost: a host for sandboxed Directus-style extensions."""

@@ -1,0 +1,1 @@
+"""The HTTP layer: FastAPI routers and the one error handler."""

@@ -1,0 +1,61 @@
+"""The one handler that renders every error in Directus's shape."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from host.errors import ExthostError
+
+log = logging.getLogger("exthost.api")
+
+_CODES = {400: "INVALID_PAYLOAD", 401: "INVALID_CREDENTIALS", 403: "FORBIDDEN", 404: "ROUTE_NOT_FOUND",
+          405: "METHOD_NOT_ALLOWED", 413: "CONTENT_TOO_LARGE", 422: "INVALID_PAYLOAD"}
+
+
+def error_response(status: int, message: str, code: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def _exthost_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ExthostError)
+    if exc.status >= 500:
+        log.warning("%s %s -> %d %s: %s", request.method, request.url.path, exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.message, exc.code)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for item in exc.errors():
+        where = ".".join(str(p) for p in item.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {item.get('msg')}")
+    return error_response(400, "Invalid payload. " + "; ".join(parts), "INVALID_PAYLOAD")
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "Error"
+    if exc.status_code == 404:
+        message = f'Route "{request.url.path}" doesn\'t exist.'
+    return error_response(exc.status_code, message, _CODES.get(exc.status_code, "INTERNAL_SERVER_ERROR"))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "An unexpected error occurred.", "INTERNAL_SERVER_ERROR")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ExthostError, _exthost_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

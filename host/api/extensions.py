@@ -1,0 +1,46 @@
+"""Admin view of the loaded extensions: `GET /extensions`, `PATCH /extensions/{name}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from host.auth import require_admin
+from host.errors import InvalidPayload
+from host.extensions.registry import ExtensionRegistry
+
+router = APIRouter(prefix="/extensions", tags=["extensions"], dependencies=[Depends(require_admin)])
+
+
+def registry_of(request: Request) -> ExtensionRegistry:
+    registry: ExtensionRegistry = request.app.state.registry
+    return registry
+
+
+@router.get("")
+async def list_extensions(request: Request) -> dict[str, Any]:
+    return {"data": [extension.describe() for extension in registry_of(request)]}
+
+
+class _Meta(BaseModel):
+    enabled: bool
+
+
+class ExtensionUpdate(BaseModel):
+    meta: _Meta
+
+
+@router.patch("/{name:path}")
+async def update_extension(name: str, update: ExtensionUpdate, request: Request) -> dict[str, Any]:
+    """Re-enable a quarantined extension with `{"meta": {"enabled": true}}` (Directus's shape),
+    or stop calling it with `false`."""
+    extension = registry_of(request).get(name)
+    if extension.sandbox is None:
+        raise InvalidPayload(f'Extension "{name}" is not loaded: {extension.error}')
+    if update.meta.enabled:
+        extension.sandbox.enable()
+    else:
+        extension.sandbox.disable()
+    return {"data": extension.describe()}

@@ -1,0 +1,20 @@
+"""`create_app()`: wires the routers, the error handler and the lifespan. Nothing else."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from host.api import endpoints, extensions, server
+from host.api.errors import install_error_handlers
+from host.config import Settings
+from host.lifespan import lifespan
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(title="exthost", lifespan=lifespan)
+    app.state.settings = settings or Settings()
+    install_error_handlers(app)
+    app.include_router(server.router)
+    app.include_router(extensions.router)
+    app.include_router(endpoints.router)  # last: the catch-all for endpoint extensions
+    return app

@@ -1,0 +1,45 @@
+"""Who is calling: bearer tokens to `Accountability`."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import Request
+
+from host.config import Settings
+from host.errors import Forbidden, Unauthorized
+from host.types import Accountability
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        raise Unauthorized("Invalid Authorization header: expected 'Bearer <token>'")
+    return request.query_params.get("access_token") or None
+
+
+def resolve_accountability(settings: Settings, token: str | None) -> Accountability | None:
+    """The identity behind `token`; None for an anonymous request. An unknown token is refused."""
+    if token is None:
+        return None
+    if settings.admin_token and secrets.compare_digest(token, settings.admin_token):
+        return Accountability(user="admin", role="admin", admin=True)
+    raise Unauthorized("Invalid user credentials.")
+
+
+def accountability_of(request: Request) -> Accountability | None:
+    settings: Settings = request.app.state.settings
+    return resolve_accountability(settings, bearer_token(request))
+
+
+def require_admin(request: Request) -> Accountability:
+    """FastAPI dependency for admin routes: 401 without a valid token, 403 for a non-admin one."""
+    accountability = accountability_of(request)
+    if accountability is None:
+        raise Unauthorized("Authentication required: send 'Authorization: Bearer <ADMIN_TOKEN>'")
+    if not accountability.admin:
+        raise Forbidden("You don't have permission to access this.")
+    return accountability

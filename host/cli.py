@@ -1,0 +1,101 @@
+"""The `exthost` command: serve, build, validate, extensions."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from host.config import Settings
+
+app = typer.Typer(help="Run sandboxed Directus-style extensions.", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (env HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env PORT)")] = None,
+) -> None:
+    """Serve the host on HOST:PORT with the extensions of EXTENSIONS_PATH."""
+    import uvicorn
+
+    from host.app import create_app
+
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@app.command()
+def build(folder: Annotated[Path, typer.Argument(help="The extension folder")]) -> None:
+    """Build one extension from its `source` into its `path`."""
+    from host.extensions.build import BuildError, build_extension
+    from host.extensions.manifest import ManifestError, read_manifest
+
+    try:
+        manifest = read_manifest(folder)
+        written = build_extension(folder, manifest)
+    except (ManifestError, BuildError) as exc:
+        typer.echo(f"{folder.name}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for path in written:
+        typer.echo(f"built {path}")
+    if not written:
+        typer.echo(f"{manifest.name}: no source to build")
+
+
+@app.command()
+def validate(folder: Annotated[Path, typer.Argument(help="The extension folder")]) -> None:
+    """Check the manifest and the artifact (it is loaded and registered), and print the requested scopes."""
+    from host.extensions.loader import load_extension
+    from host.paths import SDK_PATH
+    from host.runtime import Runtime
+
+    settings = Settings()
+    runtime = Runtime(settings, SDK_PATH)
+    try:
+        extension = load_extension(folder, runtime, settings)
+    finally:
+        runtime.close()
+    info = extension.describe()
+    if extension.sandbox is not None:
+        registration = extension.sandbox.registration
+        info["registered"] = registration.model_dump(exclude_defaults=True, mode="json")
+    typer.echo(json.dumps(info, indent=2))
+    if extension.error:
+        typer.echo(f"{extension.name}: invalid: {extension.error}", err=True)
+        raise typer.Exit(1)
+    scopes = ", ".join(info["requested_scopes"]) or "none"
+    typer.echo(f"{extension.name}: valid {info['type']} ({info['runtime']}); requested scopes: {scopes}")
+
+
+@app.command()
+def extensions(
+    url: Annotated[str, typer.Option(help="The running host")] = "http://127.0.0.1:8055",
+    token: Annotated[str | None, typer.Option(envvar="ADMIN_TOKEN", help="Admin token")] = None,
+) -> None:
+    """List what a running host has loaded (needs ADMIN_TOKEN)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/extensions", headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach {url}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if response.status_code != 200:
+        typer.echo(f"{response.status_code}: {response.text}", err=True)
+        raise typer.Exit(1)
+    for item in response.json()["data"]:
+        scopes = ",".join(item["requested_scopes"]) or "-"
+        line = f"{item['name']:<24} {item['type'] or '?':<10} {item['runtime'] or '-':<10} {item['status']:<12} {scopes}"
+        if item["error"]:
+            line += f"  ({item['error']})"
+        typer.echo(line)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Endpoint extensions: Express-style routes under `/<id>/...`."""

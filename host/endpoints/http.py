@@ -1,0 +1,94 @@
+"""HTTP <-> the endpoint handler's `{url, method, ..., body}` and `{status, body, headers}`."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from host.errors import ExtensionFailed, InvalidPayload
+from host.types import Accountability, EndpointRequest, EndpointResponse, HttpMethod, Json, Undefined
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_FORBIDDEN_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
+                                "x-content-type-options"})
+
+
+def query_dict(request: Request) -> dict[str, str | list[str]]:
+    query: dict[str, str | list[str]] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        query[key] = values[0] if len(values) == 1 else values
+    return query
+
+
+async def read_body(request: Request) -> Json:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidPayload(f"request body is larger than {MAX_BODY_BYTES} bytes")
+    if not raw:
+        return None
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidPayload(f"request body is not valid JSON: {exc}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidPayload("request body is neither JSON nor UTF-8 text") from None
+
+
+async def endpoint_request(
+    request: Request, path: str, params: dict[str, str], accountability: Accountability | None
+) -> EndpointRequest:
+    query = request.url.query
+    method: HttpMethod = request.method  # type: ignore[assignment]  # the router only dispatches the five
+    return EndpointRequest(
+        url=path + (f"?{query}" if query else ""),
+        method=method,
+        path=path,
+        params=params,
+        query=query_dict(request),
+        headers={k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"},
+        body=await read_body(request),
+        accountability=accountability,
+    )
+
+
+def endpoint_response(extension: str, result: Json | Undefined) -> Response:
+    """Validate what the handler returned and render it."""
+    if not isinstance(result, dict):
+        shown = "nothing" if isinstance(result, Undefined) else f"a {type(result).__name__}"
+        raise ExtensionFailed(
+            extension, f'Extension "{extension}" returned {shown}, not a response object {{status, body, headers?}}'
+        )
+    try:
+        response = EndpointResponse.model_validate(result)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ExtensionFailed(extension, f'Extension "{extension}" returned an invalid response: {problems}') from None
+    headers: dict[str, str] = {}
+    for name, value in response.headers.items():
+        if not _HEADER_NAME.match(name) or "\r" in value or "\n" in value or name.lower() in _FORBIDDEN_HEADERS:
+            raise ExtensionFailed(extension, f'Extension "{extension}" set a header that is not allowed: {name!r}')
+        headers[name.lower()] = value
+    body, default_type = _render_body(response.body)
+    if body and "content-type" not in headers:
+        headers["content-type"] = default_type
+    headers["x-content-type-options"] = "nosniff"
+    return Response(content=body, status_code=response.status, headers=headers)
+
+
+def _render_body(body: Any) -> tuple[bytes, str]:
+    if body is None:
+        return b"", ""
+    if isinstance(body, str):
+        return body.encode("utf-8"), "text/plain; charset=utf-8"
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), "application/json"

@@ -1,0 +1,93 @@
+"""The one exception tree. Each class carries its HTTP status and Directus code;
+`host.api.errors` renders any of them as `{"errors": [{"message", "extensions": {"code"}}]}`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ExthostError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidPayload(ExthostError):
+    status = 400
+    code = "INVALID_PAYLOAD"
+
+
+class InvalidQuery(ExthostError):
+    status = 400
+    code = "INVALID_QUERY"
+
+
+class Unauthorized(ExthostError):
+    status = 401
+    code = "INVALID_CREDENTIALS"
+
+
+class Forbidden(ExthostError):
+    status = 403
+    code = "FORBIDDEN"
+
+
+class NotFound(ExthostError):
+    status = 404
+    code = "NOT_FOUND"
+
+
+class RouteNotFound(NotFound):
+    code = "ROUTE_NOT_FOUND"
+
+
+class ExtensionError(ExthostError):
+    """Something went wrong inside, or at the edge of, one extension."""
+
+    code = "EXTENSION_FAILED"
+
+    def __init__(self, extension: str, message: str) -> None:
+        super().__init__(message)
+        self.extension = extension
+
+
+class ExtensionFailed(ExtensionError):
+    """The guest threw, trapped, or returned something the host cannot use."""
+
+
+class ExtensionFault(ExtensionFailed):
+    """The guest trapped: its instance is poisoned and is replaced."""
+
+
+class ExtensionTimeout(ExtensionFault):
+    status = 504
+    code = "EXTENSION_TIMEOUT"
+
+
+class ExtensionOutOfMemory(ExtensionFault):
+    code = "EXTENSION_OUT_OF_MEMORY"
+
+
+class ExtensionStackOverflow(ExtensionFault):
+    pass
+
+
+class ExtensionUnavailable(ExtensionError):
+    status = 503
+    code = "EXTENSION_UNAVAILABLE"
+
+
+class ExtensionLoadError(ExtensionError):
+    """An extension folder that cannot be loaded (bad manifest, artifact, registration)."""
+
+    code = "EXTENSION_INVALID"
+
+
+class CapabilityDenied(ExthostError):
+    """A guest used a capability or address it was not granted. Reported to the guest, which may catch it."""
+
+    status = 403
+    code = "FORBIDDEN"

@@ -1,0 +1,6 @@
+"""Where the project's own files are (the SDK with the prebuilt runtimes)."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SDK_PATH = PROJECT_ROOT / "sdk"

@@ -1,0 +1,163 @@
+"""`PooledSandbox`: the `Sandbox` of one extension, backed by a pool of instances.
+
+Calls run on worker threads (wasmtime releases the GIL while the guest runs),
+so a slow extension never stalls the event loop. An instance that faulted is
+dropped and a new one is made on demand; an extension that faults
+`quarantine_after` times in a row is quarantined until `enable()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import anyio
+import anyio.to_thread
+from pydantic import ValidationError
+
+from host.capabilities import CallContext
+from host.errors import ExtensionFailed, ExtensionFault, ExtensionLoadError, ExtensionUnavailable
+from host.sandbox import Limits, SandboxStatus
+from host.types import UNDEFINED, Json, RegisterContext, Registration, Undefined
+
+log = logging.getLogger("exthost.runtime")
+
+_limiter = anyio.CapacityLimiter(64)
+"""Worker threads for guest calls, shared by every sandbox (each is also capped by its pool size)."""
+
+
+class GuestInstance(Protocol):
+    """What a driver (component or Extism) gives the pool: one isolated instance."""
+
+    def register(self, source: str, context: RegisterContext, call: CallContext, timeout_ms: int) -> str: ...
+
+    def invoke(self, handler: int, args_json: str, call: CallContext, timeout_ms: int) -> str: ...
+
+
+class PooledSandbox:
+    def __init__(
+        self,
+        name: str,
+        runtime: str,
+        factory: Callable[[], GuestInstance],
+        source: str,
+        context: RegisterContext,
+        limits: Limits,
+        register_timeout_ms: int,
+    ) -> None:
+        self._name = name
+        self._runtime = runtime
+        self._factory = factory
+        self._source = source
+        self._context = context
+        self._limits = limits
+        self._register_timeout_ms = register_timeout_ms
+        self._idle: list[GuestInstance] = []
+        self._lock = threading.Lock()
+        self._slots: asyncio.Semaphore | None = None
+        self._faults_in_a_row = 0
+        self._status = SandboxStatus.ready
+        self._last_error: str | None = None
+        self.instances_made = 0
+        first, text = self._new_instance()
+        try:
+            self._registration = Registration.model_validate_json(text)
+        except ValidationError as exc:
+            raise ExtensionLoadError(name, f"the extension registered something invalid: {exc}") from None
+        self._idle.append(first)
+
+    # -- the Sandbox protocol -------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def runtime(self) -> str:
+        return self._runtime
+
+    @property
+    def registration(self) -> Registration:
+        return self._registration
+
+    @property
+    def status(self) -> SandboxStatus:
+        return self._status
+
+    @property
+    def last_error(self) -> str | None:
+        return self._last_error
+
+    async def call(self, handler: int, args: Sequence[Json]) -> Json | Undefined:
+        if self._status is not SandboxStatus.ready:
+            raise ExtensionUnavailable(self._name, f'Extension "{self._name}" is {self._status.value}')
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._limits.pool_size)
+        try:
+            args_json = json.dumps(list(args), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ExtensionFailed(self._name, f"arguments cannot be sent as JSON: {exc}") from None
+        async with self._slots:
+            text = await anyio.to_thread.run_sync(self.call_sync, handler, args_json, limiter=_limiter)
+        return UNDEFINED if text == "" else json.loads(text)
+
+    def enable(self) -> None:
+        self._faults_in_a_row = 0
+        self._status = SandboxStatus.ready
+
+    def disable(self) -> None:
+        self._status = SandboxStatus.disabled
+
+    def close(self) -> None:
+        self._status = SandboxStatus.closed
+        with self._lock:
+            self._idle.clear()
+
+    # -- instances ------------------------------------------------------------
+
+    def _new_instance(self) -> tuple[GuestInstance, str]:
+        instance = self._factory()
+        context = CallContext(self._name, time.monotonic() + self._register_timeout_ms / 1000)
+        text = instance.register(self._source, self._context, context, self._register_timeout_ms)
+        self.instances_made += 1
+        return instance, text
+
+    def _checkout(self) -> GuestInstance:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._new_instance()[0]
+
+    def _checkin(self, instance: GuestInstance) -> None:
+        with self._lock:
+            if len(self._idle) < self._limits.pool_size and self._status is not SandboxStatus.closed:
+                self._idle.append(instance)
+
+    def call_sync(self, handler: int, args_json: str) -> str:
+        """Run one call on this thread (used by `call`, and by benchmarks)."""
+        instance = self._checkout()
+        context = CallContext(self._name, time.monotonic() + self._limits.wall_timeout_ms / 1000)
+        try:
+            result = instance.invoke(handler, args_json, context, self._limits.timeout_ms)
+        except ExtensionFault as fault:
+            self._record_fault(fault)
+            raise
+        except BaseException:
+            self._checkin(instance)
+            raise
+        self._faults_in_a_row = 0
+        self._checkin(instance)
+        return result
+
+    def _record_fault(self, fault: ExtensionFault) -> None:
+        self._faults_in_a_row += 1
+        self._last_error = fault.message
+        log.warning("extension %s faulted (%d in a row): %s", self._name, self._faults_in_a_row, fault.message)
+        if self._faults_in_a_row >= self._limits.quarantine_after:
+            self._status = SandboxStatus.quarantined
+            log.error("extension %s quarantined after %d faults in a row", self._name, self._faults_in_a_row)

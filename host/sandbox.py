@@ -1,0 +1,71 @@
+"""The small protocol the web layer, hooks and flows use to talk to an extension.
+
+Only `host.runtime` knows how a sandbox is made (wasmtime components, Extism
+plugins); everything else sees this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from host.types import Json, Registration, Undefined
+
+
+class SandboxStatus(StrEnum):
+    ready = "ready"
+    quarantined = "quarantined"
+    disabled = "disabled"
+    closed = "closed"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one call of one extension may use."""
+
+    memory_bytes: int
+    timeout_ms: int
+    wall_timeout_ms: int
+    pool_size: int
+    quarantine_after: int
+
+
+class Sandbox(Protocol):
+    """One loaded extension: its registration and a way to call its handlers."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def runtime(self) -> str:
+        """The runtime that runs it: `js`, `python`, `component` or `extism`."""
+        ...
+
+    @property
+    def registration(self) -> Registration: ...
+
+    @property
+    def status(self) -> SandboxStatus: ...
+
+    @property
+    def last_error(self) -> str | None: ...
+
+    async def call(self, handler: int, args: Sequence[Json]) -> Json | Undefined:
+        """Run handler number `handler` with positional `args`.
+
+        Returns its JSON result (`UNDEFINED` when it returned nothing); raises an
+        `ExtensionError` subclass when it threw, faulted or timed out.
+        """
+        ...
+
+    def enable(self) -> None:
+        """Lift a quarantine or a disable."""
+        ...
+
+    def disable(self) -> None:
+        """Stop calling it until `enable()`."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,149 @@
+"""Every message that crosses the sandbox boundary (see `sdk/wit/extension.wit`).
+
+Values travel as JSON text; these models are their Python side. Guest output is
+validated here, so a guest that returns something malformed gets a clear error
+naming what was wrong instead of confusing the host.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Json = Any
+"""A JSON value: what a handler receives and returns."""
+
+
+class ExtensionKind(StrEnum):
+    endpoint = "endpoint"
+    hook = "hook"
+    operation = "operation"
+
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegisterContext(_Message):
+    """Argument of `guest.register`."""
+
+    kind: ExtensionKind
+    name: str
+
+
+class Route(_Message):
+    method: HttpMethod
+    path: str
+    handler: int = Field(ge=0)
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError(f"route path {path!r} must start with '/'")
+        return path
+
+
+class HookBinding(_Message):
+    event: str = Field(min_length=1)
+    handler: int = Field(ge=0)
+
+
+class OperationBinding(_Message):
+    id: str = Field(min_length=1)
+    handler: int = Field(ge=0)
+
+
+class Registration(_Message):
+    """Result of `guest.register`: what the extension registered."""
+
+    kind: ExtensionKind
+    name: str
+    id: str | None = None
+    routes: tuple[Route, ...] = ()
+    filters: tuple[HookBinding, ...] = ()
+    actions: tuple[HookBinding, ...] = ()
+    operation: OperationBinding | None = None
+
+
+GuestFaultKind = Literal["out-of-memory", "stack-overflow"]
+
+
+class GuestError(_Message):
+    """Payload of `call-state.failed`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    message: str
+    name: str = "Error"
+    fault: GuestFaultKind | None = None
+
+
+class Accountability(_Message):
+    """Who made the request that led to a call."""
+
+    user: str | None = None
+    role: str | None = None
+    admin: bool = False
+
+
+class EndpointRequest(_Message):
+    """Argument of an endpoint route handler (a superset of Directus's `{url, headers, body}`)."""
+
+    url: str
+    method: HttpMethod
+    path: str
+    params: dict[str, str]
+    query: dict[str, str | list[str]]
+    headers: dict[str, str]
+    body: Json = None
+    accountability: Accountability | None = None
+
+
+class EndpointResponse(_Message):
+    """What an endpoint route handler returns."""
+
+    status: int = Field(200, ge=100, le=599)
+    body: Json = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class RequestOptions(_Message):
+    """`options` of the `request` capability."""
+
+    method: str = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+
+
+class RequestResult(BaseModel):
+    """What the `request` capability returns to the guest."""
+
+    status: int
+    statusText: str  # noqa: N815 - the Directus name
+    headers: dict[str, str]
+    data: Json
+
+
+class Undefined:
+    """A handler that returned nothing (`undefined` in JS, `None` in Python)."""
+
+    _instance: Undefined | None = None
+
+    def __new__(cls) -> Undefined:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNDEFINED = Undefined()

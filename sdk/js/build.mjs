@@ -1,0 +1,31 @@
+// Builds the JavaScript runtime component: bundles src/runtime.js (with
+// acorn) into one module, then componentizes it for the `extension` world.
+import { build } from 'esbuild';
+import { componentize } from '@bytecodealliance/componentize-js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const out = process.argv[2] ?? path.join(here, 'dist', 'runtime.wasm');
+const bundlePath = path.join(here, 'dist', 'runtime.bundle.js');
+
+await mkdir(path.dirname(out), { recursive: true });
+await mkdir(path.dirname(bundlePath), { recursive: true });
+await build({
+  entryPoints: [path.join(here, 'src', 'runtime.js')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  external: ['exthost:*'],
+  outfile: bundlePath,
+  logLevel: 'warning',
+});
+const { component } = await componentize({
+  sourcePath: bundlePath,
+  witPath: path.join(here, '..', 'wit'),
+  worldName: 'extension',
+  disableFeatures: ['stdio', 'http', 'fetch-event'],
+});
+await writeFile(out, component);
+console.log(`built ${path.relative(process.cwd(), out)} (${(component.length / 1e6).toFixed(1)} MB)`);

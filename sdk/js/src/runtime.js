@@ -1,0 +1,217 @@
+// The exthost JavaScript runtime: one WebAssembly component that evaluates an
+// extension's ES module source (`register`) and calls the handlers it
+// registered (`invoke`, `poll`). See sdk/wit/extension.wit.
+import { log as hostLog, sleep as hostSleep, request as hostRequest } from 'exthost:extension/api@0.1.0';
+import { transformModule } from './esm.js';
+
+const messageOf = (e) => (e && typeof e === 'object' && 'payload' in e ? String(e.payload) : e instanceof Error ? e.message : String(e));
+
+function format(value) {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+const api = Object.freeze({
+  log(...messages) {
+    try {
+      hostLog(messages.map(format).join(' '));
+    } catch (e) {
+      throw new Error(messageOf(e));
+    }
+  },
+  sleep(ms = 0) {
+    try {
+      hostSleep(Math.max(0, Math.min(Number(ms) || 0, 0xffffffff)) >>> 0);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(new Error(messageOf(e)));
+    }
+  },
+  request(url, options = {}) {
+    try {
+      const { method = 'GET', headers = {}, body } = options ?? {};
+      const sent = { method: String(method).toUpperCase(), headers: { ...headers } };
+      if (body !== undefined && body !== null) {
+        if (typeof body === 'string') {
+          sent.body = body;
+        } else {
+          sent.body = JSON.stringify(body);
+          if (!Object.keys(sent.headers).some((h) => h.toLowerCase() === 'content-type')) {
+            sent.headers['Content-Type'] = 'application/json';
+          }
+        }
+      }
+      return Promise.resolve(JSON.parse(hostRequest(String(url), JSON.stringify(sent))));
+    } catch (e) {
+      return Promise.reject(new Error(messageOf(e)));
+    }
+  },
+});
+
+const quietLog = (...m) => {
+  try {
+    api.log(...m);
+  } catch {
+    // console output without the `log` scope goes nowhere
+  }
+};
+globalThis.console = { log: quietLog, info: quietLog, warn: quietLog, error: quietLog, debug: quietLog };
+
+const handlers = [];
+const tickets = new Map();
+let nextTicket = 1;
+let registered = false;
+
+function handlerIndex(fn, what) {
+  if (typeof fn !== 'function') throw new TypeError(`${what} must be a function, got ${typeof fn}`);
+  handlers.push(fn);
+  return handlers.length - 1;
+}
+
+function checkString(value, what) {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`${what} must be a non-empty string`);
+  return value;
+}
+
+function registerHook(entry, reg) {
+  if (typeof entry !== 'function') {
+    throw new TypeError('a hook must export default a register function: ({ filter, action }) => { ... }');
+  }
+  reg.filters = [];
+  reg.actions = [];
+  entry({
+    filter: (event, fn) => reg.filters.push({ event: checkString(event, 'filter event'), handler: handlerIndex(fn, 'filter handler') }),
+    action: (event, fn) => reg.actions.push({ event: checkString(event, 'action event'), handler: handlerIndex(fn, 'action handler') }),
+  });
+}
+
+// Express-style `(req, res) => res.send(...)` handlers work too: what they
+// send through `res` becomes the `{status, body, headers}` response.
+function expressStyle(handler) {
+  return (req) => {
+    const state = { status: 200, headers: {}, sent: false, body: undefined };
+    const res = {
+      status(code) { state.status = code; return res; },
+      set(name, value) { state.headers[String(name)] = String(value); return res; },
+      header(name, value) { return res.set(name, value); },
+      send(body) { state.body = body; state.sent = true; return res; },
+      json(body) { state.body = body ?? null; state.sent = true; return res; },
+      end() { state.sent = true; return res; },
+    };
+    const finish = (value) => (state.sent ? { status: state.status, body: state.body, headers: state.headers } : value);
+    const out = handler(req, res);
+    return out && typeof out.then === 'function' ? out.then(finish) : finish(out);
+  };
+}
+
+function registerEndpoint(entry, reg) {
+  let fn = entry;
+  if (entry && typeof entry === 'object') {
+    if (entry.id !== undefined) reg.id = checkString(entry.id, 'endpoint id');
+    fn = entry.handler;
+  }
+  if (typeof fn !== 'function') {
+    throw new TypeError('an endpoint must export default a router function (router) => { ... } or { id, handler }');
+  }
+  reg.routes = [];
+  const router = {};
+  for (const method of ['get', 'post', 'put', 'patch', 'delete']) {
+    router[method] = (path, handler) => {
+      reg.routes.push({ method: method.toUpperCase(), path: checkString(path, `router.${method} path`), handler: handlerIndex(typeof handler === 'function' ? expressStyle(handler) : handler, `router.${method} handler`) });
+      return router;
+    };
+  }
+  fn(router);
+}
+
+function registerOperation(entry, reg) {
+  if (!entry || typeof entry !== 'object' || typeof entry.handler !== 'function') {
+    throw new TypeError('an operation must export default { id, handler }');
+  }
+  reg.operation = { id: checkString(entry.id, 'operation id'), handler: handlerIndex(entry.handler, 'operation handler') };
+}
+
+const registrars = { hook: registerHook, endpoint: registerEndpoint, operation: registerOperation };
+
+function evaluate(source) {
+  const body = transformModule(source, Object.keys(api));
+  const exportsObject = {};
+  new Function('__api', '__exports', body)(api, exportsObject);
+  return exportsObject;
+}
+
+function faultOf(name, message) {
+  if (message === 'out of memory' || message === 'allocation size overflow') return 'out-of-memory';
+  if (name === 'InternalError' && message === 'too much recursion') return 'stack-overflow';
+  return undefined;
+}
+
+function failed(error) {
+  const name = error && typeof error === 'object' && typeof error.name === 'string' ? error.name : 'Error';
+  const message = messageOf(error);
+  return { tag: 'failed', val: JSON.stringify({ message, name, fault: faultOf(name, message) }) };
+}
+
+function done(value) {
+  if (value === undefined) return { tag: 'done', val: '' };
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch (e) {
+    return failed(new TypeError(`the handler's result cannot be sent as JSON: ${messageOf(e)}`));
+  }
+  return { tag: 'done', val: text === undefined ? '' : text };
+}
+
+function settle(value) {
+  if (value && typeof value.then === 'function') {
+    const ticket = nextTicket++;
+    const state = { settled: false };
+    tickets.set(ticket, state);
+    Promise.resolve(value).then(
+      (v) => Object.assign(state, { settled: true, result: done(v) }),
+      (e) => Object.assign(state, { settled: true, result: failed(e) }),
+    );
+    return { tag: 'pending', val: ticket };
+  }
+  return done(value);
+}
+
+export const guest = {
+  register(source, context) {
+    if (registered) throw 'this instance already holds an extension';
+    const { kind, name } = JSON.parse(context);
+    const registrar = registrars[kind];
+    if (!registrar) throw `unknown extension kind "${kind}"`;
+    try {
+      const exported = evaluate(source);
+      if (!('default' in exported)) throw new Error('the extension has no default export');
+      const reg = { kind, name };
+      registrar(exported.default, reg);
+      registered = true;
+      return JSON.stringify(reg);
+    } catch (e) {
+      throw `${e && e.name && e.name !== 'Error' ? e.name + ': ' : ''}${messageOf(e)}`;
+    }
+  },
+  invoke(handler, args) {
+    const fn = handlers[handler];
+    if (!fn) return failed(new RangeError(`no handler number ${handler}`));
+    try {
+      return settle(fn(...JSON.parse(args)));
+    } catch (e) {
+      return failed(e);
+    }
+  },
+  poll(ticket) {
+    const state = tickets.get(ticket);
+    if (!state) return failed(new RangeError(`no pending call ${ticket}`));
+    if (!state.settled) return { tag: 'pending', val: ticket };
+    tickets.delete(ticket);
+    return state.result;
+  },
+};
