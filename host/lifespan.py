@@ -6,13 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from host.config import Settings
 from host.endpoints.routes import EndpointTable
+from host.events import Emitter
 from host.extensions.loader import endpoint_id, load_all
 from host.paths import SDK_PATH
 from host.runtime import Runtime
+from host.storage import Database
 from host.types import ExtensionKind
 
 log = logging.getLogger("exthost")
@@ -28,6 +31,12 @@ def build_endpoints(app: FastAPI) -> EndpointTable:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    database = Database(settings.database_url)
+    await anyio.to_thread.run_sync(database.migrate)
+    app.state.db = database
+    emitter = Emitter()
+    await emitter.start()
+    app.state.emitter = emitter
     runtime = Runtime(settings, SDK_PATH)
     app.state.runtime = runtime
     app.state.registry = load_all(settings.extensions_path, runtime, settings)
@@ -37,5 +46,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await emitter.stop()
         app.state.registry.close()
         runtime.close()
+        database.close()
