@@ -1,0 +1,77 @@
+"""Capabilities as a guest sees them: granted ones work, others throw a catchable error."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support import write_extension
+
+HostFactory = Callable[..., AbstractContextManager[TestClient]]
+
+USES_EVERYTHING = """
+import { log, sleep, request } from 'directus:api';
+const attempt = async (fn) => { try { return { ok: await fn() ?? null }; } catch (e) { return { error: e.message }; } };
+export default (router) => {
+  router.get('/log', async () => ({ status: 200, body: await attempt(() => log('hello from the guest')) }));
+  router.get('/sleep/:ms', async (req) => {
+    const started = Date.now();
+    const result = await attempt(() => sleep(Number(req.params.ms)));
+    return { status: 200, body: { ...result, slept: Date.now() - started } };
+  });
+  router.get('/request', async () => ({ status: 200, body: await attempt(() => request('https://example.com/')) }));
+};
+"""
+
+
+@pytest.fixture
+def granted(extensions_dir: Path, host: HostFactory) -> TestClient:
+    write_extension(extensions_dir, "caps", "endpoint", USES_EVERYTHING, scopes={"log": {}, "sleep": {}})
+    with host(extensions_sandbox_timeout=200, extensions_sandbox_wall_timeout=2000) as client:
+        yield client  # type: ignore[misc]
+
+
+@pytest.fixture
+def nothing_granted(extensions_dir: Path, host: HostFactory) -> TestClient:
+    write_extension(extensions_dir, "caps", "endpoint", USES_EVERYTHING)
+    with host() as client:
+        yield client  # type: ignore[misc]
+
+
+def test_log_goes_to_the_host_logger_tagged(granted: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="exthost.extension"):
+        assert granted.get("/caps/log").json() == {"ok": None}
+    records = [r for r in caplog.records if r.getMessage() == "hello from the guest"]
+    assert len(records) == 1
+    assert records[0].name == "exthost.extension.caps"
+
+
+def test_sleep_waits_and_does_not_count_as_guest_time(granted: TestClient) -> None:
+    started = time.monotonic()
+    body = granted.get("/caps/sleep/400").json()  # longer than the 200 ms guest time limit
+    assert body["ok"] is None
+    assert body["slept"] >= 390
+    assert time.monotonic() - started >= 0.39
+
+
+def test_sleep_beyond_the_wall_limit_is_refused(granted: TestClient) -> None:
+    body = granted.get("/caps/sleep/5000").json()
+    assert "time limit" in body["error"]
+
+
+def test_ungranted_capability_throws_catchable_error(granted: TestClient) -> None:
+    assert granted.get("/caps/request").json() == {"error": 'No permission to access "request"'}
+
+
+@pytest.mark.parametrize("capability", ["log", "sleep/1", "request"])
+def test_nothing_granted_refuses_every_capability(nothing_granted: TestClient, capability: str) -> None:
+    name = capability.split("/")[0]
+    response = nothing_granted.get(f"/caps/{capability}")
+    assert response.status_code == 200
+    assert response.json()["error"] == f'No permission to access "{name}"'
