@@ -91,7 +91,8 @@ def extensions(
         raise typer.Exit(1)
     for item in response.json()["data"]:
         scopes = ",".join(item["requested_scopes"]) or "-"
-        line = f"{item['name']:<24} {item['type'] or '?':<10} {item['runtime'] or '-':<10} {item['status']:<12} {scopes}"
+        kind, runtime = item["type"] or "?", item["runtime"] or "-"
+        line = f"{item['name']:<24} {kind:<10} {runtime:<10} {item['status']:<12} {scopes}"
         if item["error"]:
             line += f"  ({item['error']})"
         typer.echo(line)

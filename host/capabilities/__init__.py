@@ -5,6 +5,6 @@ scopes; a capability that was not requested is a function that refuses with
 `No permission to access "<name>"`, an error the guest can catch.
 """
 
-from host.capabilities.base import Capability, CallContext, CapabilitySet, build_capabilities
+from host.capabilities.base import CallContext, Capability, CapabilitySet, build_capabilities
 
 __all__ = ["CallContext", "Capability", "CapabilitySet", "build_capabilities"]

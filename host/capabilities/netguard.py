@@ -243,7 +243,9 @@ def _special(address: IPAddress) -> bool:
 
 # --------------------------------------------------------------------------- deadline
 
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("exthost_request_deadline", default=None)
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "exthost_request_deadline", default=None
+)
 
 
 @contextlib.contextmanager

@@ -72,7 +72,8 @@ def load_extension(folder: Path, runtime: Runtime, settings: Settings) -> Loaded
     if extension.error:
         log.error("extension %s not loaded: %s", extension.name, extension.error)
     else:
-        log.info("loaded extension %s (%s, %s)", extension.name, extension.kind, extension.sandbox and extension.sandbox.runtime)
+        runtime_name = extension.sandbox.runtime if extension.sandbox else None
+        log.info("loaded extension %s (%s, %s)", extension.name, extension.kind, runtime_name)
     return extension
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.capabilities.conftest import LocalServer
 from tests.support import write_extension
 
 HostFactory = Callable[..., AbstractContextManager[TestClient]]
@@ -75,3 +76,77 @@ def test_nothing_granted_refuses_every_capability(nothing_granted: TestClient, c
     response = nothing_granted.get(f"/caps/{capability}")
     assert response.status_code == 200
     assert response.json()["error"] == f'No permission to access "{name}"'
+
+
+FETCHER = """
+import { request } from 'directus:api';
+export default (router) => {
+  router.post('/fetch', async (req) => {
+    try {
+      const response = await request(req.body.url, { method: req.body.method ?? 'GET' });
+      return { status: 200, body: { status: response.status, data: response.data } };
+    } catch (e) {
+      return { status: 200, body: { error: e.message } };
+    }
+  });
+};
+"""
+
+
+@pytest.fixture
+def fetcher(extensions_dir: Path, host: HostFactory) -> TestClient:
+    write_extension(extensions_dir, "fetcher", "endpoint", FETCHER,
+                    scopes={"request": {"urls": ["http://*", "https://*"], "methods": ["GET"]}})
+    with host() as client:
+        yield client  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8055/server/health",
+        "http://[::1]:8055/",
+        "http://[::ffff:127.0.0.1]:8055/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost:8055/",
+        "http://2130706433:8055/",
+        "http://0x7f000001:8055/",
+        "http://10.0.0.1/",
+        "http://[fd00:ec2::254]/",
+    ],
+)
+def test_request_to_internal_addresses_is_refused_by_default(fetcher: TestClient, url: str) -> None:
+    body = fetcher.post("/fetcher/fetch", json={"url": url}).json()
+    assert "error" in body, body
+    assert "No permission" in body["error"] or "denied" in body["error"]
+
+
+def test_request_method_outside_scope_is_refused(fetcher: TestClient) -> None:
+    body = fetcher.post("/fetcher/fetch", json={"url": "https://example.com/", "method": "DELETE"}).json()
+    assert body["error"].startswith("No permission")
+    assert "DELETE" in body["error"]
+
+
+def test_request_url_outside_scope_is_refused(fetcher: TestClient) -> None:
+    body = fetcher.post("/fetcher/fetch", json={"url": "ftp://example.com/"}).json()
+    assert body["error"].startswith("No permission")
+
+
+@pytest.fixture
+def fetcher_with_loopback(extensions_dir: Path, host: HostFactory) -> TestClient:
+    """127.0.0.1 allowed, 127.0.0.2 denied: a local server stands in for the internet."""
+    write_extension(extensions_dir, "fetcher", "endpoint", FETCHER,
+                    scopes={"request": {"urls": ["http://127.0.0.1:*"], "methods": ["GET"]}})
+    with host(import_ip_deny_list="127.0.0.2/32") as client:
+        yield client  # type: ignore[misc]
+
+
+def test_granted_request_reaches_the_server(fetcher_with_loopback: TestClient, local_server: LocalServer) -> None:
+    body = fetcher_with_loopback.post("/fetcher/fetch", json={"url": local_server.url("/json")}).json()
+    assert body == {"status": 200, "data": {"hello": "world", "n": [1, 2]}}
+
+
+def test_redirect_to_a_denied_address_is_refused(fetcher_with_loopback: TestClient, local_server: LocalServer) -> None:
+    target = local_server.url("/json", host="127.0.0.2")
+    body = fetcher_with_loopback.post("/fetcher/fetch", json={"url": local_server.url(f"/redirect?to={target}")}).json()
+    assert "127.0.0.2" in body["error"]

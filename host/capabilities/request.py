@@ -1,0 +1,379 @@
+"""The `request` capability: outbound HTTP for a guest, within its scope (DESIGN section 3).
+
+`make_request(scope, settings)` returns `request(ctx, url, options_json) -> result_json`:
+
+- the URL must match one of `scope.urls` (globs: `*` any run of characters,
+  `?` one; brackets are literal so IPv6 hosts can be written) and use http or
+  https; the method must be in `scope.methods`;
+- every connection, redirects included, goes through `GuardedBackend`, which
+  resolves the host, checks every address against the deny list and connects
+  to a checked address;
+- redirects are followed here, up to `settings.request_max_redirects`;
+- the response body is read as a stream and refused past `settings.request_max_bytes`;
+- the whole request ends by min(`settings.request_timeout`, the call's remaining time).
+
+Every refusal or failure raises `CapabilityDenied`, which the guest sees as an error it can catch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import json
+import logging
+import re
+import ssl
+import time
+import weakref
+from collections.abc import Iterable, Iterator
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
+
+import httpcore
+import httpx
+from pydantic import ValidationError
+
+from host.capabilities.base import CallContext, Capability
+from host.capabilities.netguard import GuardedBackend, NetGuard, deadline
+from host.config import Settings
+from host.errors import CapabilityDenied
+from host.extensions.manifest import RequestScope
+from host.types import RequestOptions, RequestResult
+
+logger = logging.getLogger("exthost.capabilities.request")
+
+SCHEMES = ("http", "https")
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+# Headers the host controls: framing, connection management, routing and decoding.
+_DROPPED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "expect",
+        "accept-encoding",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
+_CROSS_ORIGIN_DROPPED = frozenset({"authorization", "cookie"})
+_BODY_HEADERS = frozenset({"content-type", "content-encoding", "content-language", "content-location"})
+
+# --------------------------------------------------------------------------- transport
+
+_TIMEOUTS: tuple[type[Exception], ...] = (httpcore.TimeoutException,)
+_FAILURES: tuple[type[Exception], ...] = (
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.ProxyError,
+    httpcore.UnsupportedProtocol,
+)
+
+
+@contextlib.contextmanager
+def _httpcore_errors(request: httpx.Request | None = None) -> Iterator[None]:
+    try:
+        yield
+    except _TIMEOUTS as exc:
+        raise httpx.TimeoutException(str(exc) or type(exc).__name__, request=request) from exc
+    except _FAILURES as exc:
+        raise httpx.TransportError(str(exc) or type(exc).__name__, request=request) from exc
+
+
+class _Body(httpx.SyncByteStream):
+    def __init__(self, stream: Iterable[bytes], request: httpx.Request) -> None:
+        self._stream = stream
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _httpcore_errors(self._request):
+            yield from self._stream
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """An httpx transport over an httpcore pool whose every connection goes through `GuardedBackend`."""
+
+    def __init__(self, backend: GuardedBackend, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.backend = backend
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            max_connections=20,
+            max_keepalive_connections=10,
+            keepalive_expiry=5.0,
+            http1=True,
+            http2=False,
+            network_backend=backend,
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _httpcore_errors(request):
+            response = self._pool.handle_request(core_request)
+        assert isinstance(response.stream, Iterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_Body(response.stream, request),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing: no state carries from one call (or extension) to the next."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+def make_client(backend: GuardedBackend) -> httpx.Client:
+    """The client a `request` capability sends through: guarded, no proxies, no cookies, no redirects.
+
+    Responses are asked for uncompressed so that `request_max_bytes` bounds
+    what is held in memory (a server that compresses anyway is still decoded).
+    """
+    return httpx.Client(
+        transport=GuardedTransport(backend),
+        trust_env=False,
+        follow_redirects=False,
+        cookies=_no_cookies(),
+        headers={"User-Agent": "exthost", "Accept-Encoding": "identity"},
+    )
+
+
+# --------------------------------------------------------------------------- scope
+
+
+def url_allowed(url: str, globs: Iterable[str]) -> bool:
+    """Whether `url` matches one of the `urls` globs (`*`, `?`; brackets literal)."""
+    return any(fnmatch.fnmatchcase(url, glob.replace("[", "[[]")) for glob in globs)
+
+
+def _parse_options(options_json: str) -> RequestOptions:
+    text = options_json.strip() if options_json else ""
+    if text in ("", "null", "undefined"):
+        return RequestOptions()
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CapabilityDenied(f"Invalid request options: not valid JSON ({exc.msg})") from None
+    if raw is None:
+        return RequestOptions()
+    if not isinstance(raw, dict):
+        raise CapabilityDenied("Invalid request options: expected an object {method, headers, body}")
+    try:
+        return RequestOptions.model_validate(raw)
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc']) or 'options'}: {item['msg']}" for item in exc.errors()
+        )
+        raise CapabilityDenied(f"Invalid request options: {details}") from None
+
+
+def _parse_url(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        raise CapabilityDenied(f'No permission to access "{url}": invalid URL ({exc})') from None
+    if parsed.scheme not in SCHEMES:
+        raise CapabilityDenied(f'No permission to access "{url}": only http and https URLs are allowed')
+    if not parsed.host:
+        raise CapabilityDenied(f'No permission to access "{url}": the URL has no host')
+    return parsed
+
+
+def _request_headers(headers: dict[str, str]) -> list[tuple[str, str]]:
+    kept: list[tuple[str, str]] = []
+    for name, value in headers.items():
+        key = name.strip().lower()
+        if key not in _DROPPED_HEADERS and not key.startswith("proxy-"):
+            kept.append((name, value))
+    return kept
+
+
+_JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
+
+
+def _is_json(content_type: str) -> bool:
+    return bool(_JSON_TYPE.match(content_type.split(";", 1)[0].strip().lower()))
+
+
+# --------------------------------------------------------------------------- capability
+
+
+class _Requester:
+    def __init__(self, scope: RequestScope, settings: Settings) -> None:
+        self.scope = scope
+        self.max_bytes = settings.request_max_bytes
+        self.timeout = settings.request_timeout / 1000
+        self.max_redirects = settings.request_max_redirects
+        try:
+            self.guard = NetGuard(settings.import_ip_deny_list)
+        except ValueError as exc:
+            raise ValueError(f"IMPORT_IP_DENY_LIST: {exc}") from None
+        self.backend = GuardedBackend(self.guard)
+        self.client = make_client(self.backend)
+
+    def __call__(self, ctx: CallContext, url: str, options_json: str) -> str:
+        options = _parse_options(options_json)
+        method = options.method.strip().upper()
+        if not url_allowed(url, self.scope.urls):
+            raise CapabilityDenied(f'No permission to access "{url}"')
+        if method not in self.scope.methods:
+            raise CapabilityDenied(f'No permission to use method "{method}" to access "{url}"')
+        target = _parse_url(url)
+        self._check_literal(target, _where(url, url))
+
+        budget = min(self.timeout, ctx.remaining())
+        if budget <= 0:
+            raise CapabilityDenied(f'Request to "{url}" refused: the call has no time left')
+        until = time.monotonic() + budget
+        try:
+            with deadline(until):
+                result = self._fetch(url, target, method, options, until)
+        except CapabilityDenied:
+            raise
+        except httpx.TimeoutException:
+            raise CapabilityDenied(f'Request to "{url}" timed out after {round(budget * 1000)} ms') from None
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, ValueError, UnicodeError) as exc:
+            raise CapabilityDenied(f'Request to "{url}" failed: {exc}') from None
+        return result.model_dump_json()
+
+    def _check_literal(self, target: httpx.URL, shown: str) -> None:
+        try:
+            self.backend.check_host(target.host)
+        except CapabilityDenied as exc:
+            raise CapabilityDenied(f"No permission to access {shown}: {exc.message}") from None
+
+    def _fetch(
+        self, url: str, target: httpx.URL, method: str, options: RequestOptions, until: float
+    ) -> RequestResult:
+        headers = _request_headers(options.headers)
+        body = options.body.encode("utf-8") if options.body is not None else None
+        current = url
+        redirects = 0
+        while True:
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                raise httpx.TimeoutException("time limit reached")
+            request = self.client.build_request(
+                method, target, headers=headers, content=body, timeout=httpx.Timeout(remaining)
+            )
+            try:
+                response = self.client.send(request, stream=True)
+            except CapabilityDenied as exc:
+                raise CapabilityDenied(
+                    f"No permission to access {_where(current, url)}: {exc.message}"
+                ) from None
+            try:
+                location = response.headers.get("location")
+                if response.status_code not in REDIRECT_STATUSES or not location:
+                    return self._result(response, url)
+                redirects += 1
+                if redirects > self.max_redirects:
+                    raise CapabilityDenied(
+                        f'Request to "{url}" refused: more than {self.max_redirects} redirects'
+                    )
+                try:
+                    next_target = response.url.join(location)
+                except (httpx.InvalidURL, ValueError, UnicodeError):
+                    raise CapabilityDenied(
+                        f'Request to "{url}" refused: invalid redirect location "{location}"'
+                    ) from None
+                current = str(next_target)
+                if next_target.scheme not in SCHEMES or not next_target.host:
+                    raise CapabilityDenied(
+                        f"No permission to access {_where(current, url)}: "
+                        "only http and https URLs are allowed"
+                    )
+                self._check_literal(next_target, _where(current, url))
+                method, body, headers = _redirected(response.status_code, method, body, headers)
+                if _origin(next_target) != _origin(target):
+                    headers = [(n, v) for n, v in headers if n.strip().lower() not in _CROSS_ORIGIN_DROPPED]
+                target = next_target
+            finally:
+                response.close()
+
+    def _result(self, response: httpx.Response, url: str) -> RequestResult:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            raise CapabilityDenied(
+                f'Response from "{url}" refused: {declared} bytes is more than the {self.max_bytes} allowed'
+            )
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes or response.num_bytes_downloaded > self.max_bytes:
+                raise CapabilityDenied(
+                    f'Response from "{url}" refused: larger than the {self.max_bytes} bytes allowed'
+                )
+            chunks.append(chunk)
+        content = b"".join(chunks)
+        try:
+            text = content.decode(response.charset_encoding or "utf-8", errors="replace")
+        except LookupError:
+            text = content.decode("utf-8", errors="replace")
+        data: Any = text
+        if _is_json(response.headers.get("content-type", "")) and text.strip():
+            with contextlib.suppress(ValueError):
+                data = json.loads(text)
+        return RequestResult(
+            status=response.status_code,
+            statusText=response.reason_phrase,
+            headers=dict(response.headers.items()),
+            data=data,
+        )
+
+
+def _where(current: str, initial: str) -> str:
+    return f'"{current}"' if current == initial else f'"{current}" (redirected from "{initial}")'
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host, url.port or default)
+
+
+def _redirected(
+    status: int, method: str, body: bytes | None, headers: list[tuple[str, str]]
+) -> tuple[str, bytes | None, list[tuple[str, str]]]:
+    """Method, body and headers of the request that follows a redirect (as browsers do)."""
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        kept = [(n, v) for n, v in headers if n.strip().lower() not in _BODY_HEADERS]
+        return "GET", None, kept
+    return method, body, headers
+
+
+def make_request(scope: RequestScope, settings: Settings) -> Capability:
+    """The `request` capability bound to `scope`, with one shared, guarded HTTP client."""
+    requester = _Requester(scope, settings)
+
+    def request(ctx: CallContext, url: str, options_json: str) -> str:
+        return requester(ctx, url, options_json)
+
+    weakref.finalize(request, requester.client.close)
+    return request
