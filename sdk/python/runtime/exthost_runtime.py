@@ -1,0 +1,231 @@
+"""The exthost Python runtime: one WebAssembly component (built by componentize-py)
+that evaluates an extension's Python source (`register`) and calls the handlers it
+registered (`invoke`). The Python twin of sdk/js/src/runtime.js; see
+sdk/wit/extension.wit.
+
+Messages are the same as the JS runtime's: the registration JSON, `done("")` when a
+handler returned nothing, and a `GuestError` JSON (`{message, name, fault?}`)
+when it raised; `fault` is "out-of-memory" for MemoryError and "stack-overflow"
+for RecursionError. Coroutines run to completion inside `invoke` (there is no
+event loop: the capabilities are synchronous host calls), so `poll` is never needed.
+"""
+
+from __future__ import annotations
+
+# Modules an extension may import: only what is imported while the component is
+# pre-initialised is inside it (the sandbox has no file system to import from).
+import base64  # noqa: F401
+import binascii  # noqa: F401
+import bisect  # noqa: F401
+import collections  # noqa: F401
+import copy  # noqa: F401
+import dataclasses  # noqa: F401
+import datetime  # noqa: F401
+import decimal  # noqa: F401
+import enum  # noqa: F401
+import fractions  # noqa: F401
+import functools  # noqa: F401
+import hashlib  # noqa: F401
+import heapq  # noqa: F401
+import hmac  # noqa: F401
+import html  # noqa: F401
+import inspect
+import itertools  # noqa: F401
+import json
+import math  # noqa: F401
+import operator  # noqa: F401
+import random  # noqa: F401
+import re  # noqa: F401
+import statistics  # noqa: F401
+import string  # noqa: F401
+import sys
+import textwrap  # noqa: F401
+import types
+import typing  # noqa: F401
+import unicodedata  # noqa: F401
+import urllib.parse  # noqa: F401
+import uuid  # noqa: F401
+from typing import Any
+
+import directus_api
+import directus_api._api as api_module
+import directus_api._register as register_module
+import directus_api._types  # noqa: F401
+from wit_world import exports
+from componentize_py_types import Err
+from wit_world.exports import guest as g
+from wit_world.imports import api as host
+
+sys.setrecursionlimit(400)  # below what the wasm stack holds, so deep recursion is a RecursionError
+
+
+def _message(error: BaseException) -> str:
+    if isinstance(error, Err):
+        return str(error.value)
+    return str(error) or type(error).__name__
+
+
+class _HostBackend:
+    """The capabilities, through the `api` imports; an `err` becomes a `HostError`."""
+
+    def log(self, message: str) -> None:
+        try:
+            host.log(message)
+        except Err as e:
+            raise directus_api.HostError(_message(e)) from None
+
+    def sleep(self, ms: int) -> None:
+        try:
+            host.sleep(ms)
+        except Err as e:
+            raise directus_api.HostError(_message(e)) from None
+
+    def request(self, url: str, options: str) -> str:
+        try:
+            return host.request(url, options)
+        except Err as e:
+            raise directus_api.HostError(_message(e)) from None
+
+
+api_module._install(_HostBackend())
+
+
+class _Console:
+    """`print()` goes to the host log when the extension may log, else nowhere."""
+
+    def __init__(self) -> None:
+        self._line = ""
+
+    def write(self, text: str) -> int:
+        self._line += text
+        while "\n" in self._line:
+            line, self._line = self._line.split("\n", 1)
+            try:
+                directus_api.log(line)
+            except directus_api.HostError:
+                pass
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+sys.stdout = sys.stderr = _Console()  # type: ignore[assignment]
+
+
+def _fault(error: BaseException) -> str | None:
+    if isinstance(error, MemoryError):
+        return "out-of-memory"
+    if isinstance(error, RecursionError):
+        return "stack-overflow"
+    return None
+
+
+def _failed(error: BaseException) -> g.CallState:
+    fault = _fault(error)
+    payload: dict[str, Any] = {"message": _message(error), "name": type(error).__name__}
+    if fault:
+        payload["fault"] = fault
+    return g.CallState_Failed(json.dumps(payload))
+
+
+def _done(value: object) -> g.CallState:
+    if value is None:
+        return g.CallState_Done("")
+    try:
+        return g.CallState_Done(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as e:
+        return _failed(TypeError(f"the handler's result cannot be sent as JSON: {e}"))
+
+
+def _complete(awaitable: Any) -> Any:
+    """Run a coroutine to completion: the capabilities never suspend, so nothing needs a loop."""
+    coroutine = awaitable.__await__()
+    try:
+        while True:
+            yielded = coroutine.send(None)
+            if yielded is not None:
+                coroutine.throw(
+                    RuntimeError(
+                        "only the directus_api capabilities can be awaited in the sandbox (there is no event loop)"
+                    )
+                )
+    except StopIteration as stop:
+        return stop.value
+
+
+def _arity(fn: Any) -> int | None:
+    """How many positional arguments `fn` takes (None: any number)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    count = 0
+    for p in parameters:
+        if p.kind is p.VAR_POSITIONAL:
+            return None
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
+
+
+_state: dict[str, Any] = {"registered": False, "handlers": [], "arity": []}
+
+
+def _registration(reg: Any, kind: str, name: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": kind, "name": name}
+    if kind == "endpoint":
+        if reg.id is not None:
+            out["id"] = reg.id
+        out["routes"] = reg.routes
+    elif kind == "hook":
+        out["filters"] = reg.filters
+        out["actions"] = reg.actions
+    elif reg.operation is None:
+        raise TypeError('an operation must register its handler: operation("id", handler) or @operation("id")')
+    else:
+        out["operation"] = reg.operation
+    return out
+
+
+class Guest(exports.Guest):
+    def register(self, source: str, context: str) -> str:
+        if _state["registered"]:
+            raise Err("this instance already holds an extension")
+        info = json.loads(context)
+        kind, name = info.get("kind"), info.get("name", "")
+        if kind not in ("endpoint", "hook", "operation"):
+            raise Err(f'unknown extension kind "{kind}"')
+        reg = register_module._reset(kind)
+        module = types.ModuleType("extension")
+        module.__file__ = f"<{name}>"
+        try:
+            code = compile(source, f"<{name}>", "exec")
+            exec(code, module.__dict__)
+            registration = _registration(reg, kind, name)
+        except BaseException as e:  # noqa: BLE001 - every failure is a registration error
+            prefix = "" if type(e).__name__ in ("Exception",) else f"{type(e).__name__}: "
+            raise Err(f"{prefix}{_message(e)}") from None
+        _state["registered"] = True
+        _state["handlers"] = list(reg.handlers)
+        _state["arity"] = [_arity(fn) for fn in reg.handlers]
+        return json.dumps(registration)
+
+    def invoke(self, handler: int, args: str) -> g.CallState:
+        handlers = _state["handlers"]
+        if handler >= len(handlers):
+            return _failed(IndexError(f"no handler number {handler}"))
+        fn, arity = handlers[handler], _state["arity"][handler]
+        try:
+            values = json.loads(args)
+            if arity is not None:
+                values = values[:arity]
+            result = fn(*values)
+            if inspect.isawaitable(result):
+                result = _complete(result)
+            return _done(result)
+        except BaseException as e:  # noqa: BLE001 - reported to the host as `failed`
+            return _failed(e)
+
+    def poll(self, ticket: int) -> g.CallState:
+        return _failed(LookupError(f"no pending call {ticket}"))
