@@ -22,7 +22,7 @@ async def dispatch(request: Request, endpoint_id: str, rest: str) -> Response:
         raise RouteNotFound(f'Route "{request.url.path}" doesn\'t exist.')
     sandbox = found.route.sandbox
     message = await endpoint_request(request, path, found.params, accountability_of(request))
-    result = await sandbox.call(found.route.handler, [message.model_dump(mode="json")])
+    result = await sandbox.call(found.route.handler, [message])
     return endpoint_response(sandbox.name, result)
 
 

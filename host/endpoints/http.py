@@ -56,9 +56,9 @@ async def endpoint_request(
         path=path,
         params=params,
         query=query_dict(request),
-        headers={k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"},
+        headers={k: v for k, v in request.headers.items() if k != "authorization"},
         body=await read_body(request),
-        accountability=accountability,
+        accountability=accountability.model_dump() if accountability else None,
     )
 
 

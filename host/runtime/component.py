@@ -6,13 +6,17 @@ source in `register`) and for components built from an extension's own code.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import wasmtime
+from wasmtime import _ffi as ffi
 from wasmtime import component as cm
+from wasmtime.component._enter import enter_wasm
 
 from host.capabilities import CallContext, CapabilitySet
 from host.errors import CapabilityDenied, ExtensionFailed
@@ -76,6 +80,47 @@ def build_linker(engine: Engine, capabilities: CapabilitySet) -> cm.Linker:
     return linker
 
 
+class _Caller:
+    """`cm.Func.__call__` with the function's types looked up once, not on every call.
+
+    wasmtime-py re-reads a function's type (and a variant's cases, twice) on each
+    call; for the small, hot `invoke`/`poll` calls that was most of the host-side
+    cost. Same lowering, call and lifting as `cm.Func.__call__`.
+    """
+
+    def __init__(self, func: cm.Func, store: wasmtime.Store) -> None:
+        self._raw = func._func
+        self.func = func
+        self._type = func.type(store)
+        self._params = [ty for _, ty in self._type.params]
+        self._result: Any = self._type.result
+        if self._result is not None and hasattr(self._result, "_cases"):
+            cases = self._result._cases()
+            tagged = self._result._tagged()
+            self._result._cases = lambda: cases
+            self._result._tagged = lambda: tagged
+
+    def __call__(self, store: wasmtime.Store, *params: Any) -> Any:
+        param_capi = (ffi.wasmtime_component_val_t * len(params))()
+        lowered = 0
+        try:
+            for ty, value in zip(self._params, params, strict=True):
+                ty.convert_to_c(store, value, ctypes.pointer(param_capi[lowered]))
+                lowered += 1
+            result = ffi.wasmtime_component_val_t() if self._result is not None else None
+            result_ref = ctypes.byref(result) if result is not None else None
+            context = store._context()
+            enter_wasm(
+                lambda: ffi.wasmtime_component_func_call(
+                    ctypes.byref(self._raw), context, param_capi, lowered, result_ref, 1 if result is not None else 0
+                )
+            )
+            return self._result.convert_from_c(result) if result is not None and self._result is not None else None
+        finally:
+            for i in range(lowered):
+                ffi.wasmtime_component_val_delete(ctypes.byref(param_capi[i]))
+
+
 class ComponentInstance:
     """One instance of an extension component, in its own store."""
 
@@ -97,23 +142,23 @@ class ComponentInstance:
         if guest is None:
             raise ExtensionFailed(name, f"the component does not export {GUEST_INTERFACE}")
 
-        def func(name_: str) -> cm.Func:
+        def func(name_: str) -> _Caller:
             index = instance.get_export_index(self.store, name_, guest)
             found = instance.get_func(self.store, index) if index is not None else None
             if found is None:
                 raise ExtensionFailed(name, f"the component does not export {GUEST_INTERFACE}#{name_}")
-            return found
+            return _Caller(found, self.store)
 
         self._register = func("register")
         self._invoke = func("invoke")
         self._poll = func("poll")
 
-    def _run(self, fn: cm.Func, call: _Call, *args: object) -> object:
+    def _run(self, fn: _Caller, call: _Call, *args: object) -> object:
         call.rearm()
         _current.call = call
         try:
             result = fn(self.store, *args)
-            fn.post_return(self.store)
+            fn.func.post_return(self.store)
             return result
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
             raise translate_engine_error(self.name, exc, call.timeout_ms) from None

@@ -1,0 +1,76 @@
+"""Shared pieces of the benchmarks: a server in a subprocess, load, percentiles, memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+BENCH_DIR = Path(__file__).resolve().parent
+Row = tuple[str, str]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(app_factory: str, env: dict[str, str]) -> Iterator[str]:
+    """Run `uvicorn --factory app_factory` in a subprocess; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", app_factory, "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        env={**os.environ, **env},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/server/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{app_factory} did not start")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def load(url: str, seconds: float = 5, concurrency: int = 16) -> float:
+    """Requests/s of 200 responses at `url`, from node (bench/load.mjs)."""
+    out = subprocess.run(
+        ["node", str(BENCH_DIR / "load.mjs"), url, str(seconds), str(concurrency)],
+        capture_output=True, text=True, check=True,
+    )
+    result = json.loads(out.stdout)
+    if result["failed"]:
+        raise RuntimeError(f"{url}: {result['failed']} failed requests")
+    rps: float = result["rps"]
+    return rps
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
