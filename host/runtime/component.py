@@ -93,12 +93,12 @@ class _Caller:
         self.func = func
         self._type = func.type(store)
         self._params = [ty for _, ty in self._type.params]
-        self._result: Any = self._type.result
-        if self._result is not None and hasattr(self._result, "_cases"):
-            cases = self._result._cases()
-            tagged = self._result._tagged()
-            self._result._cases = lambda: cases
-            self._result._tagged = lambda: tagged
+        result: Any = self._type.result
+        if result is not None and hasattr(result, "_cases"):
+            cases, tagged = result._cases(), result._tagged()
+            result._cases = lambda: cases
+            result._tagged = lambda: tagged
+        self._result = result
 
     def __call__(self, store: wasmtime.Store, *params: Any) -> Any:
         param_capi = (ffi.wasmtime_component_val_t * len(params))()
