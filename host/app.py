@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from host.api import endpoints, extensions, server
+from host.api import endpoints, extensions, items, server
 from host.api.errors import install_error_handlers
 from host.config import Settings
 from host.lifespan import lifespan
@@ -16,5 +16,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(server.router)
     app.include_router(extensions.router)
+    app.include_router(items.router)
     app.include_router(endpoints.router)  # last: the catch-all for endpoint extensions
     return app

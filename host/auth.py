@@ -25,14 +25,26 @@ def resolve_accountability(settings: Settings, token: str | None) -> Accountabil
     """The identity behind `token`; None for an anonymous request. An unknown token is refused."""
     if token is None:
         return None
-    if settings.admin_token and secrets.compare_digest(token, settings.admin_token):
+    given = token.encode()
+    if settings.admin_token and secrets.compare_digest(given, settings.admin_token.encode()):
         return Accountability(user="admin", role="admin", admin=True)
+    for candidate, entry in settings.user_tokens.items():
+        if secrets.compare_digest(given, candidate.encode()):
+            return Accountability(user=entry.user, role=entry.role, admin=entry.role == "admin")
     raise Unauthorized("Invalid user credentials.")
 
 
 def accountability_of(request: Request) -> Accountability | None:
     settings: Settings = request.app.state.settings
     return resolve_accountability(settings, bearer_token(request))
+
+
+def require_user(request: Request) -> Accountability:
+    """Any valid token (the admin's or one of `USER_TOKENS`): 401 without one."""
+    accountability = accountability_of(request)
+    if accountability is None:
+        raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'")
+    return accountability
 
 
 def require_admin(request: Request) -> Accountability:

@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ItemAction = Literal["read", "create", "update", "delete", "*"]
+
+
+class UserToken(BaseModel):
+    """Who a token of `USER_TOKENS` belongs to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    user: str = Field(min_length=1)
+    role: str = Field(min_length=1)
+
+
+def parse_user_tokens(value: object) -> object:
+    """`USER_TOKENS`: `token:user:role,...`, or JSON (`{"token": {"user", "role"}}` or a list of
+    `{"token", "user", "role"}`)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return {}
+    if text[0] in "[{":
+        parsed: Any = json.loads(text)
+        if isinstance(parsed, list):
+            return {entry["token"]: {k: v for k, v in entry.items() if k != "token"} for entry in parsed}
+        return parsed
+    tokens: dict[str, dict[str, str]] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        pieces = [piece.strip() for piece in part.split(":")]
+        if len(pieces) != 3 or not all(pieces):
+            raise ValueError(f"USER_TOKENS entry {part.strip()!r} is not 'token:user:role'")
+        tokens[pieces[0]] = {"user": pieces[1], "role": pieces[2]}
+    return tokens
 
 
 class Settings(BaseSettings):
@@ -20,6 +55,13 @@ class Settings(BaseSettings):
     extensions_cache_path: Path | None = Field(None, description="compiled-code cache (default DATA_PATH/cache)")
     db_url: str = ""
     admin_token: str | None = None
+    user_tokens: Annotated[dict[str, UserToken], NoDecode] = Field(
+        default_factory=dict, description="other users' tokens: 'token:user:role,...' or JSON"
+    )
+    items_permissions: Annotated[dict[str, dict[str, list[ItemAction]]], NoDecode] = Field(
+        default_factory=dict, description='JSON {role: {collection or "*": [read|create|update|delete|*]}}'
+    )
+    query_limit_default: int = Field(100, ge=-1, description="items per page when a query sets no limit")
 
     extensions_sandbox_memory: int = Field(100, gt=0, description="MB of linear memory per instance")
     extensions_sandbox_timeout: int = Field(1000, gt=0, description="ms of guest execution per call")
@@ -35,9 +77,48 @@ class Settings(BaseSettings):
     request_timeout: int = Field(10_000, gt=0, description="ms an outbound request may take")
     request_max_redirects: int = Field(5, ge=0)
 
+    # flows (docs/flows.md)
+    flows_env_allow_list: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="env names a flow may read as {{ $env.NAME }}"
+    )
+    flows_recursion_limit: int = Field(10, gt=0, description="flow runs nested in one another")
+    flows_max_steps: int = Field(1000, gt=0, description="operations one run may execute")
+    flows_run_script_max_memory: int = Field(32, gt=0, description="MB of memory of an exec script")
+    flows_run_script_timeout: int = Field(10_000, gt=0, description="ms of execution of an exec script")
+    flows_webhook_cache_ttl: int = Field(0, ge=0, description="seconds GET webhook results are cached")
+    flows_log_retention: str = Field("30d", description="age after which runs are dropped from the log")
+    flows_log_max_runs: int = Field(1000, gt=0, description="runs kept per flow in the log")
+    email_from: str = "no-reply@example.com"
+    email_smtp_host: str | None = None
+    email_smtp_port: int = 587
+    email_smtp_user: str | None = None
+    email_smtp_password: str | None = None
+    email_smtp_secure: bool = Field(False, description="connect with TLS (port 465)")
+    email_smtp_ignore_tls: bool = Field(False, description="never upgrade with STARTTLS")
+    email_templates_path: Path | None = None
+
     @field_validator("import_ip_deny_list", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("user_tokens", mode="before")
+    @classmethod
+    def _user_tokens(cls, value: object) -> object:
+        return parse_user_tokens(value)
+
+    @field_validator("items_permissions", mode="before")
+    @classmethod
+    def _permissions(cls, value: object) -> object:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @field_validator("flows_env_allow_list", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value

@@ -25,6 +25,20 @@ class InvalidQuery(ExthostError):
     code = "INVALID_QUERY"
 
 
+class RecordNotUnique(InvalidPayload):
+    """An item whose primary key is already taken in its collection."""
+
+    code = "RECORD_NOT_UNIQUE"
+
+
+class FilterRejected(InvalidPayload):
+    """A filter hook threw: the write is cancelled and the client sees the guest's message."""
+
+    def __init__(self, extension: str, message: str) -> None:
+        super().__init__(message)
+        self.extension = extension
+
+
 class Unauthorized(ExthostError):
     status = 401
     code = "INVALID_CREDENTIALS"

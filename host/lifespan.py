@@ -13,6 +13,8 @@ from host.config import Settings
 from host.endpoints.routes import EndpointTable
 from host.events import Emitter
 from host.extensions.loader import endpoint_id, load_all
+from host.hooks import register_hooks
+from host.items import ItemsService
 from host.paths import SDK_PATH
 from host.runtime import Runtime
 from host.storage import Database
@@ -41,6 +43,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.runtime = runtime
     app.state.registry = load_all(settings.extensions_path, runtime, settings)
     app.state.endpoints = build_endpoints(app)
+    register_hooks(emitter, app.state.registry)
+    app.state.items = ItemsService(database, emitter)
     loaded = sum(1 for _ in app.state.registry.loaded())
     log.info("exthost ready: %d extension(s) loaded from %s", loaded, settings.extensions_path)
     try:

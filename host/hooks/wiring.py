@@ -1,0 +1,67 @@
+"""Each loaded hook extension's filters and actions become emitter listeners.
+
+They join the same registry as built-in listeners, owned by the extension's name,
+in load order (folder name, alphabetical) and then in the order of the extension's
+own `filter()`/`action()` calls.
+
+- A filter is called as `handler(payload, meta)`; what it returns replaces the
+  payload (`undefined` keeps it). If it throws, the write is cancelled with a 400
+  carrying its message (`FilterRejected`); a fault keeps its own error (a timeout
+  is a 504 `EXTENSION_TIMEOUT`, running out of memory a 500).
+- An action is called as `handler(meta)` by the emitter's background workers; its
+  failures are logged there with the extension's name.
+- An extension that is quarantined or disabled is not called: its listeners are
+  skipped until an administrator enables it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from host.errors import ExtensionFailed, ExtensionFault, FilterRejected
+from host.events import ActionHandler, Emitter, EventContext, FilterHandler
+from host.extensions.registry import ExtensionRegistry
+from host.sandbox import Sandbox, SandboxStatus
+from host.types import UNDEFINED, ExtensionKind, Json, Undefined
+
+log = logging.getLogger("exthost.hooks")
+
+
+def sandbox_filter(sandbox: Sandbox, handler: int) -> FilterHandler:
+    async def run(payload: Json, meta: dict[str, Any], context: EventContext) -> Json | Undefined:
+        if sandbox.status is not SandboxStatus.ready:
+            log.debug("filter %s of %s skipped: %s", meta.get("event"), sandbox.name, sandbox.status.value)
+            return UNDEFINED
+        try:
+            return await sandbox.call(handler, [payload, meta])
+        except ExtensionFault:
+            raise
+        except ExtensionFailed as exc:
+            log.info("filter %s of %s rejected: %s", meta.get("event"), sandbox.name, exc.message)
+            raise FilterRejected(sandbox.name, exc.message) from exc
+
+    return run
+
+
+def sandbox_action(sandbox: Sandbox, handler: int) -> ActionHandler:
+    async def run(meta: dict[str, Any], context: EventContext) -> None:
+        if sandbox.status is not SandboxStatus.ready:
+            log.debug("action %s of %s skipped: %s", meta.get("event"), sandbox.name, sandbox.status.value)
+            return
+        await sandbox.call(handler, [meta])
+
+    return run
+
+
+def register_hooks(emitter: Emitter, registry: ExtensionRegistry) -> int:
+    """Add every loaded hook extension's listeners to `emitter`; returns how many."""
+    count = 0
+    for _extension, sandbox in registry.loaded(ExtensionKind.hook):
+        registration = sandbox.registration
+        for binding in registration.filters:
+            emitter.on_filter(binding.event, sandbox_filter(sandbox, binding.handler), owner=sandbox.name)
+        for binding in registration.actions:
+            emitter.on_action(binding.event, sandbox_action(sandbox, binding.handler), owner=sandbox.name)
+        count += len(registration.filters) + len(registration.actions)
+    return count

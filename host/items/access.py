@@ -1,0 +1,30 @@
+"""Who may do what on which collection (`ITEMS_PERMISSIONS`).
+
+The admin (the admin token, or a `USER_TOKENS` user whose role is `admin`) may do
+everything. Any other role may do only what `ITEMS_PERMISSIONS` grants it:
+`{"editor": {"*": ["*"]}, "viewer": {"*": ["read"]}, "bot": {"orders": ["create"]}}`.
+A role that is not listed may do nothing (403), as in Directus.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from host.config import Settings
+from host.errors import Forbidden
+from host.types import Accountability
+
+Action = Literal["read", "create", "update", "delete"]
+
+
+def allowed(settings: Settings, who: Accountability, collection: str, action: Action) -> bool:
+    if who.admin:
+        return True
+    grants = settings.items_permissions.get(who.role or "", {})
+    actions = [*grants.get(collection, []), *grants.get("*", [])]
+    return action in actions or "*" in actions
+
+
+def check_access(settings: Settings, who: Accountability, collection: str, action: Action) -> None:
+    if not allowed(settings, who, collection, action):
+        raise Forbidden(f'You don\'t have permission to {action} items in "{collection}".')

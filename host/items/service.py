@@ -1,0 +1,319 @@
+"""The items service: schemaless JSON items in collections, and the events around them.
+
+Every write runs the filter events first (`items.<verb>` then
+`<collection>.items.<verb>`, see `host.events.emitter` for the order), writes in one
+transaction, and queues the action events once it has committed. Reads run the
+`items.query` filter on the query and queue the `items.read` action with the results.
+
+A collection exists from its first item on (schemaless: creating an item in a new
+collection creates it); reading, updating or deleting in one that does not exist is a
+404. Every item has a primary key `id`: a string or an integer given by the client, or
+else the collection's next integer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from host.errors import ExtensionFailed, InvalidPayload, NotFound, RecordNotUnique
+from host.events import Emitter, EventContext
+from host.items.query import Page, Query, project, run_query
+from host.items.tables import collections, items
+from host.storage import Database
+from host.types import Accountability, Json
+
+Item = dict[str, Any]
+Key = str | int
+
+KEY_FIELD = "id"
+COLLECTION_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
+
+
+def check_collection(name: str) -> str:
+    if not COLLECTION_NAME.match(name):
+        raise InvalidPayload(
+            f'Invalid collection name "{name[:80]}": use 1-64 letters, digits, "_" or "-"'
+        )
+    return name
+
+
+def key_of(value: Json) -> str:
+    """The stored form of a primary key (`5` and `"5"` are the same key)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidPayload(f'"{KEY_FIELD}" must be a string or an integer')
+    key = str(value)
+    if not 1 <= len(key) <= 255:
+        raise InvalidPayload(f'"{KEY_FIELD}" must be 1 to 255 characters long')
+    return key
+
+
+def _as_int(key: str) -> int | None:
+    """`key` as an integer if it is one written canonically (so auto ids never collide with it)."""
+    if key.isascii() and key.isdigit() and str(int(key)) == key:
+        return int(key)
+    return None
+
+
+def _events(collection: str, verb: str) -> tuple[str, str]:
+    return (f"items.{verb}", f"{collection}.items.{verb}")
+
+
+def _object(value: Json, what: str) -> Item:
+    if not isinstance(value, dict):
+        raise InvalidPayload(f"{what} must be a JSON object")
+    return value
+
+
+class ItemsService:
+    def __init__(self, db: Database, emitter: Emitter) -> None:
+        self.db = db
+        self.emitter = emitter
+
+    # -- create ---------------------------------------------------------------
+
+    async def create_one(self, collection: str, data: Json, who: Accountability | None) -> Item:
+        return (await self.create_many(collection, [data], who))[0]
+
+    async def create_many(self, collection: str, data: Sequence[Json], who: Accountability | None) -> list[Item]:
+        check_collection(collection)
+        docs = [_object(item, "An item") for item in data]
+        if not docs:
+            return []
+        events, context, base = _events(collection, "create"), EventContext(who), _meta(collection, who)
+        filtered = []
+        for doc in docs:
+            result = await self.emitter.emit_filter(events, doc, base, context)
+            filtered.append(_filtered_object(result, "items.create"))
+        stored = await self.db.run(lambda conn: _insert(conn, collection, filtered))
+        for item in stored:
+            self.emitter.emit_action(events, {**base, "payload": item, "key": item[KEY_FIELD]}, context)
+        return stored
+
+    # -- read -----------------------------------------------------------------
+
+    async def read_by_query(self, collection: str, query: Json, who: Accountability | None) -> tuple[Page, int]:
+        """The page of items `query` selects, and how many items the collection holds."""
+        check_collection(collection)
+        parsed, context, base = await self._query(collection, query, who, {})
+        page, total = await self.db.run(lambda conn: _read(conn, collection, parsed))
+        self.emitter.emit_action(
+            _events(collection, "read"), {**base, "payload": page.items, "query": parsed.to_json()}, context
+        )
+        return page, total
+
+    async def read_one(self, collection: str, key: str, query: Json, who: Accountability | None) -> Item:
+        check_collection(collection)
+        parsed, context, base = await self._query(collection, query, who, {"key": key})
+        doc = await self.db.run(lambda conn: _read_one(conn, collection, key))
+        if parsed.filter and not run_query([doc], parsed).items:
+            raise _item_not_found(collection, key)
+        item = project(doc, parsed.fields)
+        self.emitter.emit_action(
+            _events(collection, "read"),
+            {**base, "payload": [item], "key": doc[KEY_FIELD], "query": parsed.to_json()},
+            context,
+        )
+        return item
+
+    async def _query(
+        self, collection: str, query: Json, who: Accountability | None, extra: dict[str, Any]
+    ) -> tuple[Query, EventContext, dict[str, Any]]:
+        Query.from_json(query)  # the client's query is checked before any hook sees it
+        context, base = EventContext(who), _meta(collection, who)
+        result = await self.emitter.emit_filter(_events(collection, "query"), query, {**base, **extra}, context)
+        return Query.from_json(result), context, base
+
+    # -- update ---------------------------------------------------------------
+
+    async def update_one(self, collection: str, key: str, data: Json, who: Accountability | None) -> Item:
+        return (await self.update_many(collection, [key], data, who))[0]
+
+    async def update_many(
+        self, collection: str, keys: Sequence[str], data: Json, who: Accountability | None
+    ) -> list[Item]:
+        check_collection(collection)
+        patch = _object(data, "The update")
+        _check_key_unchanged(patch, keys)
+        ids = await self.db.run(lambda conn: _existing(conn, collection, keys))
+        events, context, base = _events(collection, "update"), EventContext(who), _meta(collection, who)
+        result = await self.emitter.emit_filter(events, patch, {**base, "keys": ids}, context)
+        patch = _filtered_object(result, "items.update")
+        _check_key_unchanged(patch, keys)
+        stored = await self.db.run(lambda conn: _update(conn, collection, keys, patch))
+        self.emitter.emit_action(events, {**base, "payload": patch, "keys": ids}, context)
+        return stored
+
+    # -- delete ---------------------------------------------------------------
+
+    async def delete_one(self, collection: str, key: str, who: Accountability | None) -> None:
+        await self.delete_many(collection, [key], who)
+
+    async def delete_many(self, collection: str, keys: Sequence[str], who: Accountability | None) -> None:
+        check_collection(collection)
+        ids = await self.db.run(lambda conn: _existing(conn, collection, keys))
+        events, context, base = _events(collection, "delete"), EventContext(who), _meta(collection, who)
+        result = await self.emitter.emit_filter(events, ids, base, context)
+        if not isinstance(result, list):
+            raise ExtensionFailed("hooks", f"a filter on items.delete returned {type(result).__name__}, not keys")
+        final = [key_of(value) for value in result]
+        await self.db.run(lambda conn: _delete(conn, collection, final))
+        self.emitter.emit_action(events, {**base, "payload": result, "keys": result}, context)
+
+
+def _meta(collection: str, who: Accountability | None) -> dict[str, Any]:
+    return {"collection": collection, "accountability": who.model_dump(mode="json") if who else None}
+
+
+def _filtered_object(value: Json, event: str) -> Item:
+    if not isinstance(value, dict):
+        raise ExtensionFailed("hooks", f"a filter on {event} returned {type(value).__name__}, not an object")
+    return value
+
+
+def _check_key_unchanged(patch: Item, keys: Sequence[str]) -> None:
+    if KEY_FIELD in patch and (len(keys) != 1 or key_of(patch[KEY_FIELD]) != keys[0]):
+        raise InvalidPayload(f'The primary key "{KEY_FIELD}" of an item cannot be changed')
+
+
+def _item_not_found(collection: str, key: str) -> NotFound:
+    return NotFound(f'Item "{key}" doesn\'t exist in collection "{collection}".')
+
+
+# --------------------------------------------------------------------------- SQL (on worker threads)
+
+
+def _upsert_collection(conn: Connection, name: str, now: datetime) -> None:
+    values = {"name": name, "next_id": 1, "created_at": now}
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(collections).values(values).on_conflict_do_nothing(index_elements=["name"]))
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(collections).values(values).on_conflict_do_nothing(index_elements=["name"]))
+    elif conn.execute(select(collections.c.name).where(collections.c.name == name)).first() is None:
+        conn.execute(collections.insert().values(values))
+
+
+def _require_collection(conn: Connection, name: str) -> None:
+    if conn.execute(select(collections.c.name).where(collections.c.name == name)).first() is None:
+        raise NotFound(f'Collection "{name}" doesn\'t exist.')
+
+
+def _insert(conn: Connection, collection: str, docs: list[Item]) -> list[Item]:
+    now = datetime.now(UTC)
+    _upsert_collection(conn, collection, now)
+    # Ids are given in order: an automatic id is the counter, a given integer id moves it on.
+    counter = int(
+        conn.execute(
+            select(collections.c.next_id).where(collections.c.name == collection).with_for_update()
+        ).scalar_one()
+    )
+    stored: list[Item] = []
+    for doc in docs:
+        if doc.get(KEY_FIELD) is None:
+            doc = {KEY_FIELD: counter, **{k: v for k, v in doc.items() if k != KEY_FIELD}}
+        number = _as_int(key_of(doc[KEY_FIELD]))
+        if number is not None and number >= counter:
+            counter = number + 1
+        stored.append(doc)
+    keys = [key_of(doc[KEY_FIELD]) for doc in stored]
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise RecordNotUnique(f'Value "{key}" for field "{KEY_FIELD}" appears twice in the batch.')
+        seen.add(key)
+    taken = conn.execute(
+        select(items.c.key).where(items.c.collection == collection, items.c.key.in_(keys)).limit(1)
+    ).scalar()
+    if taken is not None:
+        raise _not_unique(collection, taken)
+    conn.execute(update(collections).where(collections.c.name == collection).values(next_id=counter))
+    rows = [
+        {"collection": collection, "key": key_of(doc[KEY_FIELD]), "data": doc, "created_at": now, "updated_at": now}
+        for doc in stored
+    ]
+    try:
+        conn.execute(items.insert(), rows)
+    except IntegrityError:  # a concurrent insert took the key after the check above
+        raise _not_unique(collection, "?") from None
+    return stored
+
+
+def _not_unique(collection: str, key: str) -> RecordNotUnique:
+    return RecordNotUnique(f'Value "{key}" for field "{KEY_FIELD}" in collection "{collection}" has to be unique.')
+
+
+def _rows(conn: Connection, collection: str, keys: Sequence[str], *, lock: bool = False) -> dict[str, Item]:
+    stmt = select(items.c.key, items.c.data).where(items.c.collection == collection, items.c.key.in_(list(keys)))
+    if lock:
+        stmt = stmt.with_for_update()
+    return {key: data for key, data in conn.execute(stmt)}
+
+
+def _existing(conn: Connection, collection: str, keys: Sequence[str]) -> list[Key]:
+    """The ids (as stored: integer or string) of `keys`; 404 for the first one missing."""
+    _require_collection(conn, collection)
+    found = _rows(conn, collection, keys)
+    for key in keys:
+        if key not in found:
+            raise _item_not_found(collection, key)
+    return [found[key][KEY_FIELD] for key in keys]
+
+
+def _update(conn: Connection, collection: str, keys: Sequence[str], patch: Item) -> list[Item]:
+    now = datetime.now(UTC)
+    found = _rows(conn, collection, keys, lock=True)
+    stored = []
+    for key in keys:
+        if key not in found:
+            raise _item_not_found(collection, key)
+        merged = {**found[key], **patch, KEY_FIELD: found[key][KEY_FIELD]}
+        conn.execute(
+            update(items)
+            .where(items.c.collection == collection, items.c.key == key)
+            .values(data=merged, updated_at=now)
+        )
+        stored.append(merged)
+    return stored
+
+
+def _delete(conn: Connection, collection: str, keys: Sequence[str]) -> None:
+    if keys:
+        conn.execute(items.delete().where(items.c.collection == collection, items.c.key.in_(list(keys))))
+
+
+def _read(conn: Connection, collection: str, query: Query) -> tuple[Page, int]:
+    _require_collection(conn, collection)
+    stmt = select(items.c.data).where(items.c.collection == collection).order_by(items.c.seq)
+    if query.needs_python:
+        docs = list(conn.execute(stmt).scalars())
+        return run_query(docs, query), len(docs)
+    stmt = stmt.offset(query.offset) if query.offset else stmt
+    if query.limit >= 0:
+        stmt = stmt.limit(query.limit)
+    docs = [project(doc, query.fields) for doc in conn.execute(stmt).scalars()]
+    total = -1
+    if query.meta:
+        count = select(func.count()).select_from(items).where(items.c.collection == collection)
+        total = int(conn.execute(count).scalar_one())
+    return Page(docs, total), total
+
+
+def _read_one(conn: Connection, collection: str, key: str) -> Item:
+    _require_collection(conn, collection)
+    doc = conn.execute(
+        select(items.c.data).where(items.c.collection == collection, items.c.key == key)
+    ).scalar()
+    if doc is None:
+        raise _item_not_found(collection, key)
+    result: Item = doc
+    return result
