@@ -53,3 +53,16 @@ def translate_guest_error(extension: str, payload: str) -> ExtensionFailed:
     if error.fault == "stack-overflow":
         return ExtensionStackOverflow(extension, f'Extension "{extension}" overflowed its stack')
     return ExtensionFailed(extension, error.message)
+
+
+def translate_extism_error(extension: str, error: BaseException, timeout_ms: int, *, cancelled: bool) -> ExtensionFault:
+    """An Extism call that failed: a trap, the wall-clock `timeout_ms`, or a cancel by the guest-time watchdog."""
+    if cancelled:
+        return ExtensionTimeout(extension, f'Extension "{extension}" exceeded its {timeout_ms} ms time limit')
+    text = str(error)
+    if text.startswith("error while executing at wasm backtrace"):
+        # Extism reports a trap as its backtrace only: name the function that trapped
+        frames = [line.split(" - ", 1)[1].strip() for line in text.splitlines() if " - " in line]
+        where = f" in {frames[0]}" if frames else ""
+        return ExtensionFault(extension, f'Extension "{extension}" crashed: wasm trap{where}')
+    return translate_engine_error(extension, error, timeout_ms)
