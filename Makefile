@@ -18,7 +18,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 sdk/js/node_modules/.installed: sdk/js/package.json sdk/js/package-lock.json
-	cd sdk/js && npm ci --no-audit --no-fund --loglevel=error
+	# `npm install` follows the lockfile; `npm ci` wrongly reports it out of sync
+	# (npm 11 and optional per-platform packages of componentize-js/rolldown)
+	cd sdk/js && npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(JS_RUNTIME): sdk/js/node_modules/.installed sdk/js/build.mjs $(wildcard sdk/js/src/*.js) $(wildcard sdk/wit/*.wit)
