@@ -175,3 +175,14 @@ def test_the_directus_example_hook_works_unchanged(
         client.portal.call(client.app.state.emitter.drain)  # type: ignore[union-attr]
     messages = [r.getMessage() for r in caplog.records if r.name == "exthost.extension.log-items"]
     assert messages == ["Creating Item!", "Item created!"]
+
+
+def test_a_quarantined_filter_is_skipped(extensions_dir: Path, host: Host) -> None:
+    hook(extensions_dir, "spin", "filter('items.create', (p) => { if (p.loop) while (true) {} return p; });")
+    with host(extensions_sandbox_timeout=100, extensions_quarantine_after=2) as client:
+        for _ in range(2):
+            assert error(client.post("/items/a", json={"loop": True}, headers=ADMIN))[0] == 504
+        status = {e["name"]: e["status"] for e in client.get("/extensions", headers=ADMIN).json()["data"]}
+        assert status["spin"] == "quarantined"
+        # not called any more: the write goes through unfiltered
+        assert client.post("/items/a", json={"loop": True}, headers=ADMIN).status_code == 200

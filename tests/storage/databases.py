@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 PG_URL = os.environ.get("EXTHOST_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -36,7 +36,7 @@ def postgres_problem() -> str | None:
 
 
 @cache
-def _admin_engine():  # type: ignore[no-untyped-def]
+def _admin_engine() -> Engine:
     return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
 
 
