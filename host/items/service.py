@@ -125,9 +125,9 @@ class ItemsService:
     async def _query(
         self, collection: str, query: Json, who: Accountability | None, extra: dict[str, Any]
     ) -> tuple[Query, EventContext, dict[str, Any]]:
-        Query.from_json(query)  # the client's query is checked before any hook sees it
+        normalized = Query.from_json(query).to_json()  # checked, in one shape, before any hook sees it
         context, base = EventContext(who), _meta(collection, who)
-        result = await self.emitter.emit_filter(_events(collection, "query"), query, {**base, **extra}, context)
+        result = await self.emitter.emit_filter(_events(collection, "query"), normalized, {**base, **extra}, context)
         return Query.from_json(result), context, base
 
     # -- update ---------------------------------------------------------------
@@ -203,6 +203,20 @@ def _upsert_collection(conn: Connection, name: str, now: datetime) -> None:
         conn.execute(collections.insert().values(values))
 
 
+def _lock_collection(conn: Connection, name: str) -> None:
+    """Take the collection's write lock first thing in a read-modify-write transaction.
+
+    A no-op UPDATE: on PostgreSQL it locks the collection's row, on SQLite it starts the
+    write transaction before anything is read (pysqlite would otherwise read outside it,
+    and two writers could overwrite each other's changes). 404 if there is no collection.
+    """
+    locked = conn.execute(
+        update(collections).where(collections.c.name == name).values(next_id=collections.c.next_id)
+    )
+    if locked.rowcount == 0:
+        raise NotFound(f'Collection "{name}" doesn\'t exist.')
+
+
 def _require_collection(conn: Connection, name: str) -> None:
     if conn.execute(select(collections.c.name).where(collections.c.name == name)).first() is None:
         raise NotFound(f'Collection "{name}" doesn\'t exist.')
@@ -252,10 +266,8 @@ def _not_unique(collection: str, key: str) -> RecordNotUnique:
     return RecordNotUnique(f'Value "{key}" for field "{KEY_FIELD}" in collection "{collection}" has to be unique.')
 
 
-def _rows(conn: Connection, collection: str, keys: Sequence[str], *, lock: bool = False) -> dict[str, Item]:
+def _rows(conn: Connection, collection: str, keys: Sequence[str]) -> dict[str, Item]:
     stmt = select(items.c.key, items.c.data).where(items.c.collection == collection, items.c.key.in_(list(keys)))
-    if lock:
-        stmt = stmt.with_for_update()
     return {key: data for key, data in conn.execute(stmt)}
 
 
@@ -271,7 +283,8 @@ def _existing(conn: Connection, collection: str, keys: Sequence[str]) -> list[Ke
 
 def _update(conn: Connection, collection: str, keys: Sequence[str], patch: Item) -> list[Item]:
     now = datetime.now(UTC)
-    found = _rows(conn, collection, keys, lock=True)
+    _lock_collection(conn, collection)
+    found = _rows(conn, collection, keys)
     stored = []
     for key in keys:
         if key not in found:

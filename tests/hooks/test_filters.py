@@ -127,6 +127,7 @@ def test_query_filter_rewrites_reads(extensions_dir: Path, host: Host) -> None:
         extensions_dir,
         "own-rows",
         """filter('items.query', (query, meta) => {
+             if (typeof query.limit !== 'number' || !Array.isArray(query.sort)) throw new Error('not normalized');
              if (meta.accountability.admin) return query;
              return { ...query, filter: { owner: { _eq: meta.accountability.user } } };
            });""",
@@ -135,7 +136,7 @@ def test_query_filter_rewrites_reads(extensions_dir: Path, host: Host) -> None:
     alice = {"Authorization": "Bearer t1"}
     with host(**settings) as client:
         client.post("/items/docs", json=[{"owner": "alice"}, {"owner": "bob"}], headers=ADMIN)
-        assert client.get("/items/docs", headers=alice).json()["data"] == [{"id": 1, "owner": "alice"}]
+        assert client.get("/items/docs?limit=5", headers=alice).json()["data"] == [{"id": 1, "owner": "alice"}]
         assert len(client.get("/items/docs", headers=ADMIN).json()["data"]) == 2
         assert client.get("/items/docs/2", headers=alice).status_code == 404
         assert client.get("/items/docs/1", headers=alice).status_code == 200

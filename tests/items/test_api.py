@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -180,3 +181,15 @@ def test_tokens_and_roles(api: TestClient) -> None:
     # a role with no permissions may do nothing; a user whose role is admin may do everything
     assert error(api.get("/items/posts", headers=bearer("nobody-token")))[:2] == (403, "FORBIDDEN")
     assert api.delete("/items/posts/1", headers=bearer("root-token")).status_code == 204
+
+
+def test_concurrent_writes_lose_nothing(api: TestClient) -> None:
+    api.post("/items/counters", json={"id": 1}, headers=ADMIN)
+    with ThreadPoolExecutor(8) as pool:
+        patches = list(pool.map(lambda n: api.patch("/items/counters/1", json={f"f{n}": n}, headers=ADMIN), range(24)))
+        creates = list(pool.map(lambda n: api.post("/items/counters", json={"n": n}, headers=ADMIN), range(24)))
+    assert {r.status_code for r in patches + creates} == {200}
+    item = api.get("/items/counters/1", headers=ADMIN).json()["data"]
+    assert item == {"id": 1, **{f"f{n}": n for n in range(24)}}
+    ids = sorted(r.json()["data"]["id"] for r in creates)
+    assert ids == list(range(2, 26))
