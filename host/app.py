@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from host.api import endpoints, extensions, items, server
+from host.api import endpoints, extensions, flows, items, operations, server
 from host.api.errors import install_error_handlers
 from host.config import Settings
 from host.lifespan import lifespan
@@ -17,5 +17,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(server.router)
     app.include_router(extensions.router)
     app.include_router(items.router)
+    app.include_router(flows.router)
+    app.include_router(operations.router)
     app.include_router(endpoints.router)  # last: the catch-all for endpoint extensions
     return app

@@ -105,3 +105,31 @@ class CapabilityDenied(ExthostError):
 
     status = 403
     code = "FORBIDDEN"
+
+
+class FlowError(ExthostError):
+    """A flow that cannot run, or whose run failed in a way its caller must see."""
+
+    code = "FLOW_FAILED"
+
+
+class FlowRejected(FlowError):
+    """A filter-event flow ended on a reject path: the write it guards is cancelled."""
+
+    status = 400
+    code = "FLOW_REJECTED"
+
+
+class FlowRecursion(FlowError):
+    """Flows triggering each other (or their own events) past `FLOWS_RECURSION_LIMIT`."""
+
+    status = 508
+    code = "FLOW_RECURSION_LIMIT"
+
+
+class OperationFailed(FlowError):
+    """An operation rejected with a value for the data chain (a request's error response, ...)."""
+
+    def __init__(self, message: str, data: object = None) -> None:
+        super().__init__(message)
+        self.data = data

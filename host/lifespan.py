@@ -13,6 +13,7 @@ from host.config import Settings
 from host.endpoints.routes import EndpointTable
 from host.events import Emitter
 from host.extensions.loader import endpoint_id, load_all
+from host.flows.setup import start_flows, stop_flows
 from host.hooks import register_hooks
 from host.items import ItemsService
 from host.paths import SDK_PATH
@@ -45,11 +46,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.endpoints = build_endpoints(app)
     register_hooks(emitter, app.state.registry)
     app.state.items = ItemsService(database, emitter)
+    await start_flows(app)
     loaded = sum(1 for _ in app.state.registry.loaded())
     log.info("exthost ready: %d extension(s) loaded from %s", loaded, settings.extensions_path)
     try:
         yield
     finally:
+        await stop_flows(app)
         await emitter.stop()
         app.state.registry.close()
         runtime.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,12 @@ class _Job:
     handler: ActionHandler
     meta: dict[str, Any]
     context: EventContext
+    scope: contextvars.Context = field(default_factory=contextvars.copy_context)
+    """The emitter's context variables: an action runs in them (the flows' recursion guard needs it)."""
+
+
+async def _run(job: _Job) -> None:
+    await job.handler(job.meta, job.context)
 
 
 @dataclass
@@ -118,7 +125,7 @@ class Emitter:
         while True:
             job = await self._queue.get()
             try:
-                await job.handler(job.meta, job.context)
+                await asyncio.create_task(_run(job), context=job.scope)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

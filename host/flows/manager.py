@@ -1,0 +1,138 @@
+"""The flow manager: holds the active flows (reloaded after every change made through
+the API), wires their triggers, and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from host.config import Settings
+from host.errors import FlowError, NotFound
+from host.events import Emitter
+from host.flows import repository
+from host.flows.models import FlowTree, OperationRecord, Trigger
+from host.flows.operations.exec import ExecSandboxes
+from host.flows.operations.registry import OperationRegistry
+from host.flows.runlog import RunLog
+from host.flows.runner import FlowRunner, RunResult
+from host.flows.services import FlowServices
+from host.flows.triggers.event import EventTriggers
+from host.flows.triggers.schedule import Scheduler
+from host.flows.triggers.webhook import Webhooks
+from host.storage import Database
+from host.types import Accountability, Json
+
+log = logging.getLogger("exthost.flows")
+
+PRUNE_EVERY_S = 3600.0
+
+
+def load_trees(conn: Connection) -> dict[str, FlowTree]:
+    flows = repository.flows(conn)
+    ops = repository.operations(conn)
+    grouped: dict[str, dict[str, OperationRecord]] = {flow.id: {} for flow in flows}
+    for op in ops:
+        grouped.setdefault(op.flow, {})[op.id] = op
+    return {flow.id: FlowTree(flow, grouped[flow.id]) for flow in flows}
+
+
+class FlowManager:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        emitter: Emitter,
+        registry: OperationRegistry,
+        *,
+        app_state: Any = None,
+        exec_sandboxes: ExecSandboxes | None = None,
+    ) -> None:
+        services = FlowServices(settings, db, emitter, self, app_state=app_state, exec=exec_sandboxes)
+        self.services = services
+        self.registry = registry
+        self.runlog = RunLog(services.db, settings.flows_log_retention, settings.flows_log_max_runs)
+        self.runner = FlowRunner(services, registry, self.runlog)
+        self.events = EventTriggers(services.emitter, self.run, self.lookup)
+        self.scheduler = Scheduler(services.db, self._scheduled)
+        self.webhooks = Webhooks(self.run, self.lookup, settings.flows_webhook_cache_ttl)
+        self._trees: dict[str, FlowTree] = {}
+        self._operations: dict[str, str] = {}
+        self._reload_lock = asyncio.Lock()
+        self._pruner: asyncio.Task[None] | None = None
+
+    # -- the set of flows -----------------------------------------------------
+
+    @property
+    def trees(self) -> Iterable[FlowTree]:
+        return self._trees.values()
+
+    def lookup(self, flow_id: str) -> FlowTree | None:
+        return self._trees.get(flow_id)
+
+    async def reload(self) -> None:
+        async with self._reload_lock:
+            trees = await self.services.db.run(load_trees)
+            self._trees = trees
+            self._operations = {op: tree.flow.id for tree in trees.values() for op in tree.operations}
+            self.events.install(trees.values())
+            self.scheduler.install(trees.values())
+            self.webhooks.forget()
+
+    async def start(self) -> None:
+        await self.reload()
+        self.scheduler.start()
+        self._pruner = asyncio.create_task(self._prune_loop(), name="exthost-flow-log-prune")
+
+    async def stop(self) -> None:
+        self.events.uninstall()
+        await self.scheduler.stop()
+        await self.webhooks.stop()
+        if self._pruner is not None:
+            self._pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pruner
+        if self.services.exec is not None:
+            self.services.exec.close()
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                await self.runlog.prune()
+            except Exception:
+                log.exception("pruning the flow run log failed")
+            await asyncio.sleep(PRUNE_EVERY_S)
+
+    # -- running --------------------------------------------------------------
+
+    async def run(
+        self, tree: FlowTree, trigger: Json, who: Accountability | None, *, start: str | None = None
+    ) -> RunResult:
+        return await self.runner.run(tree, trigger, who, start=start)
+
+    async def _scheduled(self, tree: FlowTree) -> RunResult:
+        return await self.run(tree, None, None)
+
+    async def run_operation_flow(self, flow_id: str, payload: Json, who: Accountability | None) -> Json:
+        """The `trigger` operation: run a flow with an operation trigger, return its `return`."""
+        tree = self.lookup(flow_id)
+        if tree is None:
+            raise FlowError(f'No flow with id "{flow_id}"')
+        if tree.flow.trigger is not Trigger.operation:
+            raise FlowError(f'Flow "{tree.flow.name}" has a {tree.flow.trigger.value} trigger, not "operation"')
+        if not tree.flow.active:
+            raise FlowError(f'Flow "{tree.flow.name}" is inactive')
+        result = await self.run(tree, payload, who)
+        return result.returned(tree.flow.options.get("return"))
+
+    async def run_from_operation(self, operation_id: str, body: Json, who: Accountability | None) -> RunResult:
+        """`POST /operations/{id}`: run the chain from this operation, the body as `$trigger`."""
+        flow_id = self._operations.get(operation_id)
+        tree = self.lookup(flow_id) if flow_id else None
+        if tree is None:
+            raise NotFound(f'No operation with id "{operation_id}"')
+        return await self.run(tree, body, who, start=operation_id)

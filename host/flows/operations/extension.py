@@ -1,0 +1,36 @@
+"""Operations from sandboxed extensions: the flow operation's `type` is the extension
+operation's `id`; its handler gets `(options, {data, accountability})`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from host.extensions.registry import ExtensionRegistry
+from host.flows.operations.registry import OperationContext, OperationRegistry, OperationType
+from host.sandbox import Sandbox
+from host.types import ExtensionKind, Json
+
+log = logging.getLogger("exthost.flows")
+
+
+def extension_operation(owner: str, sandbox: Sandbox) -> OperationType:
+    binding = sandbox.registration.operation
+    if binding is None:
+        raise ValueError(f"extension {owner} registered no operation")
+    number = binding.handler
+
+    async def handler(options: dict[str, Any], context: OperationContext) -> Json:
+        accountability = context.accountability.model_dump() if context.accountability else None
+        return await sandbox.call(number, [options, {"data": context.data, "accountability": accountability}])
+
+    return OperationType(binding.id, handler, owner=owner, description=f"operation of extension {owner}")
+
+
+def register_extensions(registry: OperationRegistry, extensions: ExtensionRegistry) -> None:
+    """Add every loaded operation extension; one whose id is taken is reported and skipped."""
+    for extension, sandbox in extensions.loaded(ExtensionKind.operation):
+        try:
+            registry.register(extension_operation(extension.name, sandbox))
+        except ValueError as exc:
+            log.error("operation of extension %s not registered: %s", extension.name, exc)

@@ -1,0 +1,182 @@
+"""The run log: every run of a flow whose `accountability` is set, with its steps.
+
+`activity` records the run and each step's key and outcome; `all` adds each step's
+options (after interpolation) and result, and the final data chain. Secrets are
+redacted before anything is stored: values under secret-looking keys
+(authorization, cookie, tokens, passwords, secrets, API keys) and every value of
+an allow-listed env variable wherever it appears. Runs older than
+`FLOWS_LOG_RETENTION`, or past the newest `FLOWS_LOG_MAX_RUNS` of a flow, are pruned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Connection
+
+from host.flows import tables
+from host.flows.models import new_id
+from host.storage import Database
+from host.types import Json
+
+REDACTED = "--redacted--"
+
+_SECRET_KEYS = re.compile(
+    r"^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|access[-_]?token|"
+    r"refresh[-_]?token|token|password|passwd|secret|client[-_]?secret|private[-_]?key)$"
+    r"|(password|secret|token)$",
+    re.IGNORECASE,
+)
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(_SECRET_KEYS.search(key))
+
+
+def redact(value: Json, secrets: Iterable[str] = ()) -> Json:
+    """`value` with secret-keyed entries and every occurrence of `secrets` replaced."""
+    words = sorted({s for s in secrets if s}, key=len, reverse=True)
+    return _redact(value, words)
+
+
+def _redact(value: Json, words: list[str]) -> Json:
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if is_secret_key(str(key)) and value_present(item) else _redact(item, words)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact(item, words) for item in value]
+    if isinstance(value, str):
+        for word in words:
+            if word in value:
+                value = value.replace(word, REDACTED)
+        return value
+    return value
+
+
+def value_present(value: Json) -> bool:
+    return value not in (None, "")
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """`90d`, `12h`, `30m`, `45s` (or seconds); `0` or empty: forever (None)."""
+    match = _DURATION.match(text or "0")
+    if not match:
+        raise ValueError(f"invalid duration {text!r}: expected a number with s, m, h, d or w")
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    return timedelta(seconds=seconds) if seconds else None
+
+
+@dataclass
+class RunEntry:
+    flow: str
+    level: str
+    status: str
+    trigger: str
+    user: str | None
+    started_at: datetime
+    duration_ms: int
+    steps: list[dict[str, Json]] = field(default_factory=list)
+    data: Json = None
+    error: str | None = None
+    id: str = field(default_factory=new_id)
+
+
+def _row_json(row: Any) -> dict[str, Json]:
+    started = row["started_at"]
+    if started is not None and started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return {
+        "id": row["id"],
+        "flow": row["flow"],
+        "accountability": row["level"],
+        "status": row["status"],
+        "trigger": row["trigger"],
+        "user": row["user"],
+        "started_at": started.isoformat() if started else None,
+        "duration_ms": row["duration_ms"],
+        "steps": row["steps"] or [],
+        "data": row["data"],
+        "error": row["error"],
+    }
+
+
+class RunLog:
+    def __init__(self, db: Database, retention: str, max_runs: int) -> None:
+        self.db = db
+        self.retention = parse_duration(retention)
+        self.max_runs = max_runs
+
+    async def record(self, entry: RunEntry) -> None:
+        values = {
+            "id": entry.id,
+            "flow": entry.flow,
+            "level": entry.level,
+            "status": entry.status,
+            "trigger": entry.trigger,
+            "user": entry.user,
+            "started_at": entry.started_at,
+            "duration_ms": entry.duration_ms,
+            "steps": entry.steps,
+            "data": entry.data,
+            "error": entry.error,
+        }
+        await self.db.run(lambda conn: conn.execute(tables.runs.insert().values(**values)))
+
+    async def runs(self, flow_id: str, limit: int = 100, offset: int = 0) -> list[dict[str, Json]]:
+        def work(conn: Connection) -> list[dict[str, Json]]:
+            query = (
+                select(tables.runs)
+                .where(tables.runs.c.flow == flow_id)
+                .order_by(tables.runs.c.started_at.desc(), tables.runs.c.id)
+                .offset(offset)
+            )
+            if limit >= 0:
+                query = query.limit(limit)
+            return [_row_json(row) for row in conn.execute(query).mappings()]
+
+        return await self.db.run(work)
+
+    async def run(self, run_id: str) -> dict[str, Json] | None:
+        def work(conn: Connection) -> dict[str, Json] | None:
+            row = conn.execute(select(tables.runs).where(tables.runs.c.id == run_id)).mappings().first()
+            return _row_json(row) if row else None
+
+        return await self.db.run(work)
+
+    async def prune(self, now: datetime | None = None) -> int:
+        """Apply the retention settings; returns how many runs were dropped."""
+        moment = now or datetime.now(UTC)
+
+        def work(conn: Connection) -> int:
+            runs = tables.runs
+            dropped = 0
+            if self.retention is not None:
+                cutoff = moment - self.retention
+                dropped += conn.execute(delete(runs).where(runs.c.started_at < cutoff)).rowcount or 0
+            crowded = conn.execute(
+                select(runs.c.flow).group_by(runs.c.flow).having(func.count() > self.max_runs)
+            ).scalars()
+            for flow_id in list(crowded):
+                keep = (
+                    select(runs.c.id)
+                    .where(runs.c.flow == flow_id)
+                    .order_by(runs.c.started_at.desc(), runs.c.id)
+                    .limit(self.max_runs)
+                )
+                dropped += conn.execute(
+                    delete(runs).where(runs.c.flow == flow_id, runs.c.id.not_in(keep))
+                ).rowcount or 0
+            return dropped
+
+        return await self.db.run(work)
