@@ -1,15 +1,32 @@
-"""`exthost build DIR`: turn an extension's `source` into its `path`."""
+"""`exthost build DIR`: turn an extension's `source` into its `path`.
+
+The builder is chosen from the source's suffix and the artifact's:
+
+| source            | path    | builder                                                      |
+|-------------------|---------|--------------------------------------------------------------|
+| .js .mjs .ts ...  | .js     | esbuild bundle for the JS runtime (sdk/js)                   |
+| .py               | .py     | copied: runs in the Python runtime component                 |
+| .ts               | .wasm   | AssemblyScript Extism plugin (sdk/assemblyscript)            |
+| .c                | .wasm   | C Extism plugin, zig cc from the ziglang wheel (sdk/c)       |
+| .zig              | .wasm   | Zig Extism plugin, zig build-exe + sdk/c/exthost.h           |
+| .js .mjs          | .wasm   | standalone component for the sdk/wit world (componentize-js) |
+| .py               | .wasm   | standalone component for the sdk/wit world (componentize-py) |
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from host.extensions.manifest import Manifest, ManifestError, SplitPath
 from host.paths import SDK_PATH
 
 JS_SUFFIXES = (".js", ".mjs", ".ts", ".mts", ".jsx", ".tsx")
+BUILD_TIMEOUT_S = 600
 
 
 class BuildError(RuntimeError):
@@ -30,25 +47,112 @@ def _pairs(manifest: Manifest) -> list[tuple[str, str]]:
     return [(spec.source, spec.path)]
 
 
-def bundle_js(source: Path, out: Path) -> None:
-    script = SDK_PATH / "js" / "bundle-extension.mjs"
-    if not (SDK_PATH / "js" / "node_modules" / "esbuild").exists():
-        raise BuildError("the JS toolchain is not installed: run `make install` (npm ci in sdk/js)")
-    result = subprocess.run(
-        ["node", str(script), str(source), str(out)], capture_output=True, text=True, timeout=120, check=False
-    )
+def _run(command: list[str], source: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False, cwd=cwd, env=env
+        )
+    except FileNotFoundError as exc:
+        raise BuildError(f"{source}: cannot run {command[0]}: {exc}") from None
     if result.returncode != 0:
         raise BuildError(f"{source}: {result.stderr.strip() or result.stdout.strip()}")
 
 
+def _need(path: Path, what: str) -> None:
+    if not path.exists():
+        raise BuildError(f"the {what} toolchain is not installed: run `make install`")
+
+
+def bundle_js(source: Path, out: Path) -> None:
+    _need(SDK_PATH / "js" / "node_modules" / "esbuild", "JS")
+    _run(["node", str(SDK_PATH / "js" / "bundle-extension.mjs"), str(source), str(out)], source)
+
+
+def build_assemblyscript(source: Path, out: Path) -> None:
+    sdk = SDK_PATH / "assemblyscript"
+    _need(sdk / "node_modules" / "assemblyscript", "AssemblyScript (npm ci in sdk/assemblyscript)")
+    _run(["node", str(sdk / "build.mjs"), str(source), str(out)], source)
+
+
+def _zig() -> list[str]:
+    return [sys.executable, "-m", "ziglang"]
+
+
+def _zig_env(work: Path) -> dict[str, str]:
+    cache = SDK_PATH.parent / "data" / "zig-cache"
+    return {**os.environ, "ZIG_GLOBAL_CACHE_DIR": str(cache), "ZIG_LOCAL_CACHE_DIR": str(work / "zig-cache")}
+
+
+def build_c(source: Path, out: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [*_zig(), "cc", "--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-s"]
+        command += ["-Wl,-z,stack-size=65536", "-I", str(SDK_PATH / "c"), "-o", str(out), str(source)]
+        _run(command, source, env=_zig_env(Path(tmp)))
+
+
+def build_zig(source: Path, out: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [*_zig(), "build-exe", str(source), "-target", "wasm32-wasi", "-fno-entry", "-rdynamic"]
+        command += ["-O", "ReleaseSmall", "-lc", "-I", str(SDK_PATH / "c"), "--stack", "65536"]
+        command += [f"-femit-bin={out}"]
+        _run(command, source, cwd=Path(tmp), env=_zig_env(Path(tmp)))
+
+
+def componentize_js(source: Path, out: Path) -> None:
+    """A JS module written against the sdk/wit world (it exports `guest`) as a standalone component."""
+    js = SDK_PATH / "js"
+    _need(js / "node_modules" / "@bytecodealliance" / "componentize-js", "JS")
+    script = (
+        "import { componentize } from '@bytecodealliance/componentize-js';"
+        "import { writeFile } from 'node:fs/promises';"
+        "const [src, wit, out] = process.argv.slice(1);"
+        "const { component } = await componentize({ sourcePath: src, witPath: wit, worldName: 'extension',"
+        " disableFeatures: ['stdio', 'http', 'fetch-event'] });"
+        "await writeFile(out, component);"
+    )
+    _run(
+        ["node", "--input-type=module", "-e", script, str(source.resolve()), str(SDK_PATH / "wit"), str(out.resolve())],
+        source,
+        cwd=js,
+    )
+
+
+def componentize_python(source: Path, out: Path) -> None:
+    """A Python module written against the sdk/wit world (it defines `Guest`) as a standalone component."""
+    tool = Path(sys.executable).with_name("componentize-py")
+    command = [str(tool) if tool.exists() else "componentize-py", "-q", "-d", str(SDK_PATH / "wit")]
+    command += ["-w", "extension", "componentize", source.stem, "-p", str(source.parent), "-o", str(out.resolve())]
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    _run(command, source, cwd=source.parent, env=env)
+
+
 def build_file(source: Path, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    if source.suffix in JS_SUFFIXES:
+    suffix, target = source.suffix.lower(), out.suffix.lower()
+    if target == ".wasm":
+        builders = {
+            ".ts": build_assemblyscript,
+            ".c": build_c,
+            ".zig": build_zig,
+            ".js": componentize_js,
+            ".mjs": componentize_js,
+            ".py": componentize_python,
+            ".wasm": lambda s, o: shutil.copyfile(s, o),
+        }
+        if suffix not in builders:
+            raise BuildError(f"{source}: no builder for {suffix} sources into .wasm")
+        partial = out.with_name(out.name + ".partial")
+        try:
+            builders[suffix](source, partial)
+            partial.replace(out)
+        finally:
+            partial.unlink(missing_ok=True)
+    elif suffix in JS_SUFFIXES:
         bundle_js(source, out)
-    elif source.suffix == ".py" or source.suffix == out.suffix:
+    elif suffix == ".py" or suffix == target:
         shutil.copyfile(source, out)
     else:
-        raise BuildError(f"{source}: no builder for {source.suffix} sources into {out.suffix}")
+        raise BuildError(f"{source}: no builder for {suffix} sources into {target}")
 
 
 def build_extension(folder: Path, manifest: Manifest) -> list[Path]:
