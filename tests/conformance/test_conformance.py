@@ -8,7 +8,6 @@ through the `Sandbox` protocol (`Runtime.open()` -> `Sandbox.call()`).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
