@@ -5,11 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 JS_RUNTIME := sdk/js/dist/runtime.wasm
+PY_RUNTIME := sdk/python/dist/runtime.wasm
 EXAMPLES := $(wildcard extensions/*/package.json)
 
 .PHONY: install build examples run test lint typecheck bench clean
 
-install: $(VENV)/.installed sdk/js/node_modules/.installed
+install: $(VENV)/.installed sdk/js/node_modules/.installed sdk/assemblyscript/node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,10 +24,17 @@ sdk/js/node_modules/.installed: sdk/js/package.json sdk/js/package-lock.json
 	cd sdk/js && npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
+sdk/assemblyscript/node_modules/.installed: sdk/assemblyscript/package.json sdk/assemblyscript/package-lock.json
+	cd sdk/assemblyscript && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(PY_RUNTIME): $(VENV)/.installed sdk/python/build.py sdk/python/runtime/exthost_runtime.py $(wildcard sdk/python/directus_api/*.py) $(wildcard sdk/wit/*.wit)
+	$(PY) sdk/python/build.py
+
 $(JS_RUNTIME): sdk/js/node_modules/.installed sdk/js/build.mjs $(wildcard sdk/js/src/*.js) $(wildcard sdk/wit/*.wit)
 	cd sdk/js && node build.mjs
 
-build: install $(JS_RUNTIME) examples
+build: install $(JS_RUNTIME) $(PY_RUNTIME) examples
 
 examples: install
 	@for dir in $(dir $(EXAMPLES)); do $(BIN)/exthost build $$dir || exit 1; done
@@ -47,4 +55,4 @@ bench: build
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) sdk/js/node_modules sdk/js/dist extensions/*/dist data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) sdk/js/node_modules sdk/js/dist sdk/python/dist sdk/assemblyscript/node_modules extensions/*/dist data .mypy_cache .ruff_cache .pytest_cache
