@@ -50,6 +50,25 @@ def build(folder: Annotated[Path, typer.Argument(help="The extension folder")]) 
 
 
 @app.command()
+def new(
+    kind: Annotated[str, typer.Argument(help="endpoint, hook or operation")],
+    language: Annotated[str, typer.Argument(help="js, ts, python, assemblyscript or c")],
+    folder: Annotated[Path, typer.Argument(help="The new extension folder")],
+) -> None:
+    """Scaffold a working extension with a test (`exthost build` it, then `pytest` it)."""
+    from host.extensions.scaffold import ScaffoldError, scaffold
+
+    try:
+        written = scaffold(kind, language, folder)
+    except ScaffoldError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: exthost build {folder} && exthost validate {folder} && pytest {folder}")
+
+
+@app.command()
 def validate(folder: Annotated[Path, typer.Argument(help="The extension folder")]) -> None:
     """Check the manifest and the artifact (it is loaded and registered), and print the requested scopes."""
     from host.extensions.loader import load_extension

@@ -126,6 +126,10 @@ def componentize_python(source: Path, out: Path) -> None:
     _run(command, source, cwd=source.parent, env=env)
 
 
+def _copy(source: Path, out: Path) -> None:
+    shutil.copyfile(source, out)
+
+
 def build_file(source: Path, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     suffix, target = source.suffix.lower(), out.suffix.lower()
@@ -137,7 +141,7 @@ def build_file(source: Path, out: Path) -> None:
             ".js": componentize_js,
             ".mjs": componentize_js,
             ".py": componentize_python,
-            ".wasm": lambda s, o: shutil.copyfile(s, o),
+            ".wasm": _copy,
         }
         if suffix not in builders:
             raise BuildError(f"{source}: no builder for {suffix} sources into .wasm")

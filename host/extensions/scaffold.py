@@ -1,0 +1,279 @@
+"""`exthost new KIND LANGUAGE DIR`: a working extension, its manifest and a test.
+
+Every template does the same thing in its language, and the generated
+`test_extension.py` builds the extension, loads it in a real host runtime and
+calls it through the `Sandbox` protocol:
+
+- endpoint: `GET /hello/:name` -> `{"status": 200, "body": {"hello": name}}`
+- hook: `filter("items.create")` adds `"checked": true` to the payload
+- operation: `handler({"name": n})` -> `{"greeting": "Hello, n"}`
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from host.types import ExtensionKind
+
+LANGUAGES = ("js", "ts", "python", "assemblyscript", "c")
+SOURCE = {"js": "src/index.js", "ts": "src/index.ts", "python": "src/index.py", "assemblyscript": "src/index.ts",
+          "c": "src/index.c"}
+ARTIFACT = {"js": "dist/index.js", "ts": "dist/index.js", "python": "dist/index.py",
+            "assemblyscript": "dist/index.wasm", "c": "dist/index.wasm"}
+
+
+class ScaffoldError(ValueError):
+    """The extension cannot be created; the message says why."""
+
+
+_JS = {
+    "endpoint": """export default (router) => {
+  router.get('/hello/:name', (req) => ({ status: 200, body: { hello: req.params.name } }));
+};
+""",
+    "hook": """export default ({ filter }) => {
+  filter('items.create', (payload) => ({ ...payload, checked: true }));
+};
+""",
+    "operation": """export default {
+  id: '{name}',
+  handler: (options) => ({ greeting: `Hello, ${options.name}` }),
+};
+""",
+}
+
+_TS = {
+    "endpoint": """type Request = { params: Record<string, string> };
+type Router = { get(path: string, handler: (req: Request) => unknown): void };
+
+export default (router: Router) => {
+  router.get('/hello/:name', (req) => ({ status: 200, body: { hello: req.params.name } }));
+};
+""",
+    "hook": """type Filter = (event: string, fn: (payload: Record<string, unknown>) => unknown) => void;
+
+export default ({ filter }: { filter: Filter }) => {
+  filter('items.create', (payload) => ({ ...payload, checked: true }));
+};
+""",
+    "operation": """export default {
+  id: '{name}',
+  handler: (options: { name: string }) => ({ greeting: `Hello, ${options.name}` }),
+};
+""",
+}
+
+_PYTHON = {
+    "endpoint": """from directus_api import EndpointRequest, EndpointResponse, router
+
+
+@router.get("/hello/:name")
+def hello(req: EndpointRequest) -> EndpointResponse:
+    return {"status": 200, "body": {"hello": req["params"]["name"]}}
+""",
+    "hook": """from typing import Any
+
+from directus_api import filter
+
+
+@filter("items.create")
+def check(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "checked": True}
+""",
+    "operation": """from typing import Any
+
+from directus_api import operation
+
+
+@operation("{name}")
+def greet(options: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"greeting": f"Hello, {options['name']}"}
+""",
+}
+
+_AS_HEAD = """import { extension, Value, Result, done } from "@exthost/assemblyscript/assembly";
+export { invoke } from "@exthost/assemblyscript/assembly";
+
+"""
+_AS = {
+    "endpoint": _AS_HEAD + """function hello(args: Value): Result {
+  const name = args.at(0).get("params").get("name");
+  return done(Value.object().set("status", Value.number(200)).set("body", Value.object().set("hello", name)));
+}
+
+export function register(): i32 {
+  extension.get("/hello/:name", hello);
+  return extension.registered();
+}
+""",
+    "hook": _AS_HEAD + """function check(args: Value): Result {
+  return done(args.at(0).set("checked", Value.bool(true)));
+}
+
+export function register(): i32 {
+  extension.filter("items.create", check);
+  return extension.registered();
+}
+""",
+    "operation": _AS_HEAD + """function greet(args: Value): Result {
+  return done(Value.object().set("greeting", Value.string("Hello, " + args.at(0).get("name").asString())));
+}
+
+export function register(): i32 {
+  extension.operation("{name}", greet);
+  return extension.registered();
+}
+""",
+}
+
+_C = {
+    "endpoint": """#include "exthost.h"
+#include <stdio.h>
+
+static exthost_result hello(exthost_args args) {
+  const char *req, *params, *name;
+  size_t req_len, params_len, name_len;
+  if (!exthost_arg(args, 0, &req, &req_len) || !exthost_get(req, req_len, "params", &params, &params_len) ||
+      !exthost_get(params, params_len, "name", &name, &name_len))
+    return exthost_fail("no name");
+  char out[512];
+  snprintf(out, sizeof out, "{\\"status\\":200,\\"body\\":{\\"hello\\":%.*s}}", (int)name_len, name);
+  return exthost_done(out);
+}
+
+EXTHOST_EXTENSION("{\\"routes\\":[{\\"method\\":\\"GET\\",\\"path\\":\\"/hello/:name\\",\\"handler\\":0}]}", hello)
+""",
+    "hook": """#include "exthost.h"
+#include <stdio.h>
+
+static exthost_result check(exthost_args args) {
+  const char *payload;
+  size_t length;
+  if (!exthost_arg(args, 0, &payload, &length) || length < 2 || payload[0] != '{') return exthost_fail("no payload");
+  size_t inner = length - 2; /* between the braces */
+  char *out = malloc(inner + 32);
+  if (!out) return exthost_out_of_memory();
+  snprintf(out, inner + 32, "{%.*s%s\\"checked\\":true}", (int)inner, payload + 1, inner ? "," : "");
+  exthost_result result = exthost_done(out);
+  free(out);
+  return result;
+}
+
+EXTHOST_EXTENSION("{\\"filters\\":[{\\"event\\":\\"items.create\\",\\"handler\\":0}],\\"actions\\":[]}", check)
+""",
+    "operation": """#include "exthost.h"
+#include <stdio.h>
+
+static exthost_result greet(exthost_args args) {
+  const char *options, *name;
+  size_t options_len, name_len;
+  if (!exthost_arg(args, 0, &options, &options_len) || !exthost_get(options, options_len, "name", &name, &name_len) ||
+      name_len < 2)
+    return exthost_fail("no name");
+  char out[512];
+  snprintf(out, sizeof out, "{\\"greeting\\":\\"Hello, %.*s\\"}", (int)name_len - 2, name + 1);
+  return exthost_done(out);
+}
+
+EXTHOST_EXTENSION("{\\"operation\\":{\\"id\\":\\"{name}\\",\\"handler\\":0}}", greet)
+""",
+}
+
+TEMPLATES = {"js": _JS, "ts": _TS, "python": _PYTHON, "assemblyscript": _AS, "c": _C}
+
+_TEST = '''"""Generated by `exthost new`: builds this extension, loads it and calls it. Run: pytest {folder}"""
+
+import asyncio
+from pathlib import Path
+
+from host.config import Settings
+from host.extensions.build import build_extension
+from host.extensions.loader import load_extension
+from host.extensions.manifest import read_manifest
+from host.paths import SDK_PATH
+from host.runtime import Runtime
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_extension(tmp_path: Path) -> None:
+    build_extension(HERE, read_manifest(HERE))
+    settings = Settings(_env_file=None, data_path=tmp_path, extensions_cache_path=SDK_PATH.parent / "data" / "cache")
+    runtime = Runtime(settings, SDK_PATH)
+    try:
+        extension = load_extension(HERE, runtime, settings)
+        assert extension.error is None, extension.error
+        sandbox = extension.sandbox
+        assert sandbox is not None
+        registration = sandbox.registration
+{check}
+    finally:
+        runtime.close()
+'''
+
+_CHECKS = {
+    "endpoint": """        route = next(r for r in registration.routes if r.path == "/hello/:name")
+        request = {"url": "/hello/ada", "method": "GET", "path": "/hello/ada", "params": {"name": "ada"},
+                   "query": {}, "headers": {}, "body": None, "accountability": None}
+        result = asyncio.run(sandbox.call(route.handler, [request]))
+        assert result == {"status": 200, "body": {"hello": "ada"}}""",
+    "hook": """        binding = next(f for f in registration.filters if f.event == "items.create")
+        meta = {"event": "items.create", "collection": "articles"}
+        result = asyncio.run(sandbox.call(binding.handler, [{"title": "x"}, meta, {"accountability": None}]))
+        assert result == {"title": "x", "checked": True}""",
+    "operation": """        assert registration.operation is not None
+        context = {"data": {}, "accountability": None}
+        result = asyncio.run(sandbox.call(registration.operation.handler, [{"name": "Ada"}, context]))
+        assert result == {"greeting": "Hello, Ada"}""",
+}
+
+
+def scaffold(kind: str, language: str, folder: Path) -> list[Path]:
+    """Write a new extension into `folder` (which must not exist or be empty); returns the files written."""
+    try:
+        extension_kind = ExtensionKind(kind)
+    except ValueError:
+        raise ScaffoldError(f"unknown kind {kind!r}: use endpoint, hook or operation") from None
+    if language not in TEMPLATES:
+        raise ScaffoldError(f"unknown language {language!r}: use one of {', '.join(LANGUAGES)}")
+    if folder.exists() and any(folder.iterdir()):
+        raise ScaffoldError(f"{folder} exists and is not empty")
+    name = re.sub(r"[^a-z0-9-]+", "-", folder.resolve().name.lower()).strip("-") or "extension"
+    source = TEMPLATES[language][extension_kind.value].replace("{name}", name)
+    path: str | dict[str, str] = ARTIFACT[language]
+    source_path: str | dict[str, str] = SOURCE[language]
+    if extension_kind is ExtensionKind.operation:
+        path = {"app": "dist/app.js", "api": ARTIFACT[language]}
+        source_path = {"app": "src/app.js", "api": SOURCE[language]}
+    manifest = {
+        "name": name,
+        "version": "0.1.0",
+        "description": f"A {language} {kind} extension for exthost",
+        "directus:extension": {
+            "type": kind,
+            "path": path,
+            "source": source_path,
+            "host": "^11.0.0",
+            "sandbox": {"enabled": True, "requestedScopes": {"log": {}}},
+        },
+    }
+    files = {
+        "package.json": json.dumps(manifest, indent=2) + "\n",
+        SOURCE[language]: source,
+        "test_extension.py": _TEST.replace("{folder}", str(folder)).replace("{check}", _CHECKS[kind]),
+    }
+    if extension_kind is ExtensionKind.operation:
+        files["src/app.js"] = (
+            f"export default {{\n  id: '{name}',\n  name: '{name}',\n  icon: 'waving_hand',\n"
+            f"  description: 'Greets someone',\n  overview: () => [],\n"
+            f"  options: [{{ field: 'name', name: 'Name', type: 'string' }}],\n}};\n"
+        )
+    written = []
+    for relative, text in files.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        written.append(target)
+    return written
