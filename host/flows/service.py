@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -115,7 +115,7 @@ class FlowService:
                     accountability=data.accountability,
                     options=options,
                     operation=data.operation,
-                    date_created=now,
+                    date_created=now + timedelta(microseconds=index),
                     user_created=who.user if who else None,
                 )
             )
@@ -204,19 +204,24 @@ class FlowService:
                     options=data.options or {},
                     resolve=data.resolve,
                     reject=data.reject,
-                    date_created=now,
+                    date_created=now + timedelta(microseconds=index),
                     user_created=who.user if who else None,
                 )
             )
 
         def work(conn: Connection) -> list[str]:
             flow_ids = {record.flow for record in records}
+            taken = {(op.flow, op.key) for op in repository.operations(conn, flow_ids=flow_ids)}
             for index, record in enumerate(records):
                 prefix = _prefix(index, many)
                 if repository.flow(conn, record.flow) is None:
                     raise FieldError(f"{prefix}flow", f'flow "{record.flow}" does not exist')
                 if repository.operations(conn, ids=[record.id]):
                     raise FieldError(f"{prefix}id", f'an operation with id "{record.id}" already exists')
+                if (record.flow, record.key) in taken:
+                    message = f'"{record.key}" is already the key of another operation of this flow'
+                    raise FieldError(f"{prefix}key", message)
+                taken.add((record.flow, record.key))
             for flow_id in flow_ids:
                 flow = repository.flow(conn, flow_id)
                 assert flow is not None

@@ -31,7 +31,7 @@ export default {
   id: 'crash-op',
   handler: (options) => {
     if (options.mode === 'loop') { while (true) {} }
-    if (options.mode === 'memory') { const a = []; while (true) a.push(new Array(1e6).fill(1)); }
+    if (options.mode === 'memory') { let s = 'xxxxxxxx'; while (true) s = s + s; }
     return { fine: true };
   },
 };
@@ -130,6 +130,7 @@ def flows_host(tmp_path_factory: pytest.TempPathFactory, smtp: SMTPSink) -> Iter
         email_from="flows@example.com",
         flows_env_allow_list=["FLOWS_TEST_SECRET", "FLOWS_TEST_PUBLIC"],
         flows_run_script_timeout=300,
+        flows_webhook_cache_ttl=60,
         extensions_sandbox_timeout=300,
         import_ip_deny_list="192.0.2.1",
         user_tokens="editor-token:ed:editor",

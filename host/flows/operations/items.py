@@ -71,16 +71,16 @@ def _query(options: dict[str, Any]) -> dict[str, Any]:
 
 async def _selected(
     service: ItemsService, collection: str, options: dict[str, Any], who: Accountability | None
-) -> list[str]:
+) -> list[Json]:
     keys = _keys(options)
     if isinstance(keys, str):
         return [keys]
     if keys is not None:
-        return keys
+        return list(keys)
     query = {**_query(options), "fields": ["id"]}
     query.setdefault("limit", -1)
     page, _total = await service.read_by_query(collection, query, who)
-    return [to_text(item["id"]) for item in page.items]
+    return [item["id"] for item in page.items]
 
 
 async def item_create(options: dict[str, Any], context: OperationContext) -> Json:
@@ -115,7 +115,7 @@ async def item_update(options: dict[str, Any], context: OperationContext) -> Jso
     keys = await _selected(service, collection, options, who)
     if not keys:
         return []
-    stored = await service.update_many(collection, keys, payload if payload is not None else {}, who)
+    stored = await service.update_many(collection, [to_text(k) for k in keys], payload or {}, who)
     ids = [item["id"] for item in stored]
     return ids[0] if isinstance(_keys(options), str) else ids
 
@@ -126,7 +126,7 @@ async def item_delete(options: dict[str, Any], context: OperationContext) -> Jso
     service = _service(context)
     keys = await _selected(service, collection, options, who)
     if keys:
-        await service.delete_many(collection, keys, who)
+        await service.delete_many(collection, [to_text(k) for k in keys], who)
     return keys[0] if isinstance(_keys(options), str) else keys
 
 
