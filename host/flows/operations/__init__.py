@@ -4,19 +4,26 @@ the operations of sandboxed extensions (`DEFAULT_OPERATIONS`, then the extension
 from __future__ import annotations
 
 from host.extensions.registry import ExtensionRegistry
-from host.flows.operations import basic, exec, items, jwt, mail, notification, request, trigger
+from host.flows.operations.basic import OPERATIONS as BASIC
+from host.flows.operations.exec import OPERATIONS as EXEC
 from host.flows.operations.extension import register_extensions
+from host.flows.operations.items import OPERATIONS as ITEMS
+from host.flows.operations.jwt import OPERATIONS as JWT
+from host.flows.operations.mail import OPERATIONS as MAIL
+from host.flows.operations.notification import OPERATIONS as NOTIFICATION
 from host.flows.operations.registry import OperationContext, OperationRegistry, OperationType
+from host.flows.operations.request import OPERATIONS as REQUEST
+from host.flows.operations.trigger import OPERATIONS as TRIGGER
 
 DEFAULT_OPERATIONS: list[OperationType] = [
-    *basic.OPERATIONS,
-    *request.OPERATIONS,
-    *trigger.OPERATIONS,
-    *items.OPERATIONS,
-    *exec.OPERATIONS,
-    *jwt.OPERATIONS,
-    *notification.OPERATIONS,
-    *mail.OPERATIONS,
+    *BASIC,
+    *REQUEST,
+    *TRIGGER,
+    *ITEMS,
+    *EXEC,
+    *JWT,
+    *NOTIFICATION,
+    *MAIL,
 ]
 
 

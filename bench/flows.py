@@ -1,0 +1,132 @@
+"""Flow benchmarks: run time of a five-operation flow of built-ins and of one with a
+sandboxed (JS) custom operation, in process; webhook flow requests/s through real HTTP.
+
+- run time: the flows are built through the REST API of an in-process host, then
+  run `RUNS` times back to back by the flow manager (no HTTP), with no run log
+  (`accountability: null`) and with the full run log (`all`, one database write per run);
+- webhook: the host runs in its own uvicorn process; a GET webhook flow of two built-ins
+  is loaded by `bench/load.mjs` (keep-alive, closed loop) for `SECONDS` at `CONCURRENCY`.
+
+`run()` returns `(label, value)` rows; `python -m bench flows` prints them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import Row, load, server
+from host.paths import PROJECT_ROOT
+from tests.support import ADMIN, make_settings, running_host, write_extension
+
+RUNS = 400
+WARMUP = 40
+SECONDS = 4
+CONCURRENCY = 16
+TOKEN = "bench-admin-token"
+
+CUSTOM = "export default { id: 'bench-op', handler: (options, { data }) => ({ n: options.n + 1 }) };"
+
+BUILTINS = [
+    {"key": "input", "type": "transform", "options": {"json": {"n": "{{ $trigger.n }}", "who": "bench"}}},
+    {"key": "check", "type": "condition", "options": {"filter": {"input": {"n": {"_gte": 0}}}}},
+    {"key": "note", "type": "log", "options": {"message": "n is {{ input.n }}"}},
+    {"key": "pause", "type": "sleep", "options": {"milliseconds": 0}},
+    {"key": "out", "type": "transform", "options": {"json": {"result": "{{ input.n }} by {{ input.who }}"}}},
+]
+WITH_CUSTOM = [*BUILTINS[:3], {"key": "custom", "type": "bench-op", "options": {"n": "{{ input.n }}"}}, BUILTINS[4]]
+
+
+def _build(client: Any, name: str, ops: list[dict[str, Any]], **flow: Any) -> str:
+    def post(path: str, body: Any) -> Any:
+        response = client.post(path, json=body, headers=ADMIN)
+        response.raise_for_status()
+        return response.json()["data"]
+
+    flow_id = post("/flows", {"name": name, "trigger": "operation", **flow})["id"]
+    ids = [post("/operations", {**op, "flow": flow_id})["id"] for op in ops]
+    for here, there in itertools.pairwise(ids):
+        client.patch(f"/operations/{here}", json={"resolve": there}, headers=ADMIN).raise_for_status()
+    client.patch(f"/flows/{flow_id}", json={"operation": ids[0]}, headers=ADMIN).raise_for_status()
+    return str(flow_id)
+
+
+def _run_times(manager: Any, flow_id: str) -> Callable[[], Awaitable[list[float]]]:
+    async def measure() -> list[float]:
+        tree = manager.lookup(flow_id)
+        samples = []
+        for index in range(WARMUP + RUNS):
+            started = time.perf_counter()
+            result = await manager.run(tree, {"n": index}, None)
+            samples.append(time.perf_counter() - started)
+            assert result.status == "resolve", result.last
+        return samples[WARMUP:]
+
+    return measure
+
+
+def _in_process() -> list[Row]:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "extensions").mkdir()
+        write_extension(root / "extensions", "bench-op", "operation", CUSTOM)
+        with running_host(make_settings(root)) as client:
+            manager = client.app.state.flows  # type: ignore[attr-defined]
+            assert client.portal is not None
+            cases = [
+                ("five built-ins", BUILTINS, None),
+                ("five built-ins, full run log", BUILTINS, "all"),
+                ("four built-ins + sandboxed JS operation", WITH_CUSTOM, None),
+            ]
+            for label, ops, level in cases:
+                flow_id = _build(client, label, ops, accountability=level)
+                samples = client.portal.call(_run_times(manager, flow_id))
+                p50 = statistics.median(samples) * 1e6
+                p99 = sorted(samples)[int(0.99 * len(samples))] * 1e6
+                rows.append((f"flow run, {label} (p50)", f"{p50:.0f} us"))
+                rows.append((f"flow run, {label} (p99)", f"{p99:.0f} us"))
+    return rows
+
+
+def _webhook() -> list[Row]:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            "DATA_PATH": str(Path(tmp) / "data"),
+            "EXTENSIONS_PATH": str(Path(tmp) / "extensions"),
+            "EXTENSIONS_CACHE_PATH": str(PROJECT_ROOT / "data" / "cache"),
+            "ADMIN_TOKEN": TOKEN,
+            "DB_URL": "",
+        }
+        with server("host.app:create_app", env) as base, httpx.Client(base_url=base) as client:
+            client.headers["Authorization"] = f"Bearer {TOKEN}"
+            for label, level in (("no run log", None), ("full run log", "all")):
+                flow = {"name": f"webhook {label}", "trigger": "webhook", "accountability": level,
+                        "options": {"method": "GET", "cache": False}}
+                flow_id = client.post("/flows", json=flow).json()["data"]["id"]
+                ops = [client.post("/operations", json={**op, "flow": flow_id}).json()["data"]["id"]
+                       for op in (BUILTINS[0], BUILTINS[4])]
+                client.patch(f"/operations/{ops[0]}", json={"resolve": ops[1]}).raise_for_status()
+                client.patch(f"/flows/{flow_id}", json={"operation": ops[0]}).raise_for_status()
+                url = f"{base}/flows/trigger/{flow_id}?n=1"
+                assert httpx.get(url).status_code == 200
+                rps = load(url, SECONDS, CONCURRENCY)
+                rows.append((f"webhook flow, 2 operations, {label}", f"{rps:.0f} req/s"))
+    return rows
+
+
+def run() -> list[Row]:
+    return _in_process() + _webhook()
+
+
+if __name__ == "__main__":
+    for label, value in run():
+        print(f"{label:<55} {value:>12}")
