@@ -147,10 +147,10 @@ def _configure_cache(cache_dir: Path | None) -> None:
         return
     directory = cache_dir / "extism"
     directory.mkdir(parents=True, exist_ok=True)
-    config = directory / "wasmtime-cache.toml"
+    config = cache_dir / "extism-cache.toml"  # outside the cache directory, whose cleaner deletes strangers
     if not config.exists():
         config.write_text(f'[cache]\ndirectory = "{directory.resolve()}"\n', encoding="utf-8")
-    os.environ["EXTISM_CACHE_CONFIG"] = str(config)
+    os.environ["EXTISM_CACHE_CONFIG"] = str(config.resolve())
 
 
 class ExtismInstance:
