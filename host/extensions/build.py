@@ -15,7 +15,9 @@ The builder is chosen from the source's suffix and the artifact's:
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,12 +92,50 @@ def build_c(source: Path, out: Path) -> None:
         _run(command, source, env=_zig_env(Path(tmp)))
 
 
+_IMPORT_MODULES = {"extism_": "extism:host/env", "exthost_host_": "directus:api"}
+_EXTERN = re.compile(r"^pub extern fn ((extism_|exthost_host_)(\w+))\((.*)\) (.+);$", re.MULTILINE)
+
+
+def _zig_bindings(work: Path) -> Path:
+    """sdk/c/exthost.h as a Zig module (Zig 0.17 has no @cImport): translate-c, then restore the
+    wasm import module and name of the Extism and directus:api imports, which translate-c drops.
+    Cached by the header's hash."""
+    header = SDK_PATH / "c" / "exthost.h"
+    cache = SDK_PATH.parent / "data" / "zig-cache"
+    bindings = cache / f"exthost-{hashlib.sha256(header.read_bytes()).hexdigest()[:16]}.zig"
+    if bindings.exists():
+        return bindings
+    result = subprocess.run(
+        [*_zig(), "translate-c", "-target", "wasm32-wasi", "-lc", "-I", str(header.parent), str(header)],
+        capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False, env=_zig_env(work),
+    )
+    if result.returncode != 0:
+        raise BuildError(f"sdk/c/exthost.h: {result.stderr.strip()}")
+
+    def extern(match: re.Match[str]) -> str:
+        name, prefix, import_name, params, returns = match.groups()
+        return (
+            f"pub const {name} = @extern(*const fn ({params}) callconv(.c) {returns}, "
+            f'.{{ .name = "{import_name}", .library_name = "{_IMPORT_MODULES[prefix]}" }});'
+        )
+
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = bindings.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(_EXTERN.sub(extern, result.stdout), encoding="utf-8")
+    partial.replace(bindings)
+    return bindings
+
+
 def build_zig(source: Path, out: Path) -> None:
+    """A Zig Extism plugin: `const exthost = @import("exthost");` gives sdk/c/exthost.h."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = [*_zig(), "build-exe", str(source), "-target", "wasm32-wasi", "-fno-entry", "-rdynamic"]
-        command += ["-O", "ReleaseSmall", "-lc", "-I", str(SDK_PATH / "c"), "--stack", "65536"]
-        command += [f"-femit-bin={out}"]
-        _run(command, source, cwd=Path(tmp), env=_zig_env(Path(tmp)))
+        work = Path(tmp)
+        bindings = _zig_bindings(work)
+        target = ["-target", "wasm32-wasi", "-O", "ReleaseSmall", "-lc"]
+        command = [*_zig(), "build-exe", *target, "-fno-entry", "--export=register", "--export=invoke"]
+        command += ["--stack", "65536", f"-femit-bin={out.resolve()}", "--dep", "exthost"]
+        command += [f"-Mroot={source.resolve()}", *target, f"-Mexthost={bindings}"]
+        _run(command, source, cwd=work, env=_zig_env(work))
 
 
 def componentize_js(source: Path, out: Path) -> None:
