@@ -86,3 +86,17 @@ def artifact(runtime: Runtime, kind: str) -> Path:
         BUILD_CACHE.mkdir(parents=True, exist_ok=True)
         build_file(source, out)
     return out
+
+
+def build_snippet(text: str, suffix: str, sdk_files: tuple[str, ...] = ("c/exthost.h",)) -> Path:
+    """Build a source text (a test's own C, Zig, ...) into a cached .wasm."""
+    digest = hashlib.sha256(suffix.encode() + text.encode())
+    for name in sdk_files:
+        digest.update((SDK_PATH / name).read_bytes())
+    out = BUILD_CACHE / f"snippet-{digest.hexdigest()[:16]}.wasm"
+    if not out.exists():
+        BUILD_CACHE.mkdir(parents=True, exist_ok=True)
+        source = BUILD_CACHE / f"snippet-{digest.hexdigest()[:16]}{suffix}"
+        source.write_text(text, encoding="utf-8")
+        build_file(source, out)
+    return out
