@@ -10,12 +10,22 @@ Each works as a decorator or as a plain call:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 Handler = Callable[..., Any]
 """A handler: a function or an `async def` coroutine function taking JSON values."""
 
 H = TypeVar("H", bound=Handler)
+
+
+class Registrar(Protocol):
+    """`@registrar(key)` decorates a handler, `registrar(key, handler)` registers it; both return the handler."""
+
+    @overload
+    def __call__(self, key: str, /) -> Callable[[H], H]: ...
+
+    @overload
+    def __call__(self, key: str, handler: H, /) -> H: ...
 
 
 class RegistrationError(TypeError):
@@ -88,21 +98,32 @@ class Router:
 
         return _decorate(register, handler)
 
-    def get(self, path: str, handler: H | None = None) -> Any:
+    def _registrar(self, method: str) -> Registrar:
+        def registrar(path: str, handler: Any = None) -> Any:
+            return self._route(method, path, handler)
+
+        return registrar
+
+    @property
+    def get(self) -> Registrar:
         """`@router.get("/path")` or `router.get("/path", handler)`."""
-        return self._route("GET", path, handler)
+        return self._registrar("GET")
 
-    def post(self, path: str, handler: H | None = None) -> Any:
-        return self._route("POST", path, handler)
+    @property
+    def post(self) -> Registrar:
+        return self._registrar("POST")
 
-    def put(self, path: str, handler: H | None = None) -> Any:
-        return self._route("PUT", path, handler)
+    @property
+    def put(self) -> Registrar:
+        return self._registrar("PUT")
 
-    def patch(self, path: str, handler: H | None = None) -> Any:
-        return self._route("PATCH", path, handler)
+    @property
+    def patch(self) -> Registrar:
+        return self._registrar("PATCH")
 
-    def delete(self, path: str, handler: H | None = None) -> Any:
-        return self._route("DELETE", path, handler)
+    @property
+    def delete(self) -> Registrar:
+        return self._registrar("DELETE")
 
 
 router = Router()
@@ -117,7 +138,7 @@ def endpoint(id: str | None = None) -> Router:
     return router
 
 
-def filter(event: str, handler: H | None = None) -> Any:  # noqa: A001 - the Directus name
+def _filter(event: str, handler: H | None = None) -> Any:
     """Run `handler(payload, meta, context)` before `event`; its return value replaces the payload
     (returning None keeps it) and raising cancels the write."""
 
@@ -128,7 +149,7 @@ def filter(event: str, handler: H | None = None) -> Any:  # noqa: A001 - the Dir
     return _decorate(register, handler)
 
 
-def action(event: str, handler: H | None = None) -> Any:
+def _action(event: str, handler: H | None = None) -> Any:
     """Run `handler(meta, context)` after `event`; never delays the response."""
 
     def register(fn: Handler) -> None:
@@ -138,7 +159,7 @@ def action(event: str, handler: H | None = None) -> Any:
     return _decorate(register, handler)
 
 
-def operation(id: str, handler: H | None = None) -> Any:
+def _operation(id: str, handler: H | None = None) -> Any:
     """The operation `{id, handler}`: `handler(options, context)`; returning resolves, raising rejects."""
 
     def register(fn: Handler) -> None:
@@ -148,3 +169,8 @@ def operation(id: str, handler: H | None = None) -> Any:
         _registry.operation = {"id": _text(id, "operation id"), "handler": _registry.add(fn, "operation handler")}
 
     return _decorate(register, handler)
+
+
+filter: Registrar = _filter  # noqa: A001 - the Directus name
+action: Registrar = _action
+operation: Registrar = _operation
