@@ -56,7 +56,7 @@ from componentize_py_types import Err
 from wit_world.exports import guest as g
 from wit_world.imports import api as host
 
-sys.setrecursionlimit(400)  # below what the wasm stack holds, so deep recursion is a RecursionError
+sys.setrecursionlimit(1000)  # the CPython default, which the wasm stack holds: deep recursion is a RecursionError
 
 
 def _message(error: BaseException) -> str:
