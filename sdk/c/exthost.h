@@ -327,15 +327,27 @@ static inline int32_t exthost__invoke(const exthost_handler *handlers, size_t co
   return 0;
 }
 
-#define EXTHOST_EXTENSION(registration_json, ...)                                              \
+/* For a hand-written `register` export: the RegisterContext JSON (`{"kind","name"}`), malloc'd. */
+static inline char *exthost_register_context(size_t *length) { return exthost__input(length); }
+
+/* For a hand-written `register` export: send the Registration JSON (`kind`/`name` may be left out). */
+static inline int32_t exthost_registered(const char *registration_json) {
+  exthost__output(registration_json, strlen(registration_json));
+  return 0;
+}
+
+/* The `invoke` export over these handlers (handler N is the N-th). */
+#define EXTHOST_HANDLERS(...)                                                                  \
   static const exthost_handler exthost__handlers[] = {__VA_ARGS__};                           \
-  __attribute__((export_name("register"))) int32_t exthost__register(void) {                  \
-    const char *reg = (registration_json);                                                    \
-    exthost__output(reg, strlen(reg));                                                        \
-    return 0;                                                                                 \
-  }                                                                                           \
   __attribute__((export_name("invoke"))) int32_t exthost__invoke_export(void) {               \
     return exthost__invoke(exthost__handlers, sizeof exthost__handlers / sizeof *exthost__handlers); \
+  }
+
+/* `register` (a fixed registration) and `invoke`. */
+#define EXTHOST_EXTENSION(registration_json, ...)                                              \
+  EXTHOST_HANDLERS(__VA_ARGS__)                                                               \
+  __attribute__((export_name("register"))) int32_t exthost__register(void) {                  \
+    return exthost_registered(registration_json);                                             \
   }
 
 #ifdef __cplusplus

@@ -159,3 +159,8 @@ export function exthostAbort(message: string | null, fileName: string | null, li
   error_set(Memory.allocateString(text).offset);
   unreachable();
 }
+
+/** In `register`: the host's `{kind, name}` (one plugin may serve several kinds). */
+export function registerContext(): Value {
+  return Value.parse(Host.inputString());
+}
