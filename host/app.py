@@ -1,4 +1,4 @@
-"""`create_app()`: wires the routers, the error handler and the lifespan. Nothing else."""
+"""`create_app()`: wires the routers, the endpoint dispatcher, the error handler and the lifespan. Nothing else."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="exthost", lifespan=lifespan)
     app.state.settings = settings or Settings()
     install_error_handlers(app)
+    app.add_middleware(endpoints.EndpointMiddleware)  # /<endpoint-id>/... straight to the extension
     app.include_router(server.router)
     app.include_router(extensions.router)
     app.include_router(items.router)
     app.include_router(flows.router)
     app.include_router(operations.router)
-    app.include_router(endpoints.router)  # last: the catch-all for endpoint extensions
     return app

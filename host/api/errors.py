@@ -54,6 +54,13 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "An unexpected error occurred.", "INTERNAL_SERVER_ERROR")
 
 
+async def render_error(request: Request, exc: Exception) -> JSONResponse:
+    """The handler for `exc`, for code that runs outside FastAPI's routing (the endpoint dispatcher)."""
+    if isinstance(exc, ExthostError):
+        return await _exthost_error(request, exc)
+    return await _unexpected(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ExthostError, _exthost_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

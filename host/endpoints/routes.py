@@ -56,6 +56,9 @@ class EndpointTable:
     def ids(self) -> list[str]:
         return list(self._routes)
 
+    def has(self, endpoint_id: str) -> bool:
+        return endpoint_id in self._routes
+
     def match(self, endpoint_id: str, method: str, path: str) -> RouteMatch | None:
         for route in self._routes.get(endpoint_id, ()):
             if route.method != method:
