@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from host.runtime.pool import PooledSandbox
+
 BENCH_DIR = Path(__file__).resolve().parent
 Row = tuple[str, str]
 
@@ -67,6 +69,18 @@ def load(url: str, seconds: float = 5, concurrency: int = 16) -> float:
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def call_latencies_us(sandbox: PooledSandbox, handler: int, args_json: str, calls: int, warmup: int) -> list[float]:
+    """Microseconds of each of `calls` in-process calls, after `warmup` unmeasured ones."""
+    for _ in range(warmup):
+        sandbox.call_sync(handler, args_json)
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        sandbox.call_sync(handler, args_json)
+        samples.append((time.perf_counter() - started) * 1e6)
+    return samples
 
 
 def rss_bytes() -> int:

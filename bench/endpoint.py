@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Row, load, percentile, rss_bytes, server
+from bench.common import Row, call_latencies_us, load, percentile, rss_bytes, server
 from host.capabilities import build_capabilities
 from host.config import Settings
 from host.extensions.manifest import Scopes
@@ -47,14 +47,7 @@ def invoke_latency(calls: int = 3000) -> list[Row]:
     sandbox = runtime.open("greet", ExtensionKind.endpoint, GREET, build_capabilities("greet", Scopes(), s))
     request = json.dumps([{"url": "/", "method": "GET", "path": "/", "params": {}, "query": {}, "headers": {},
                            "body": None, "accountability": None}])
-    handler = sandbox.registration.routes[0].handler
-    for _ in range(200):
-        sandbox.call_sync(handler, request)
-    samples = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        sandbox.call_sync(handler, request)
-        samples.append((time.perf_counter() - started) * 1e6)
+    samples = call_latencies_us(sandbox, sandbox.registration.routes[0].handler, request, calls, warmup=200)
     runtime.close()
     return [
         ("JS invoke p50 (us)", f"{percentile(samples, 0.50):.0f}"),

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import Row, call_latencies_us, rss_bytes
 from host.capabilities import build_capabilities
 from host.extensions.manifest import Scopes
 from host.paths import SDK_PATH
@@ -27,7 +28,6 @@ from host.types import ExtensionKind
 from tests.conformance.artifacts import RUNTIMES, artifact
 from tests.support import make_settings
 
-Row = tuple[str, str]
 CALLS = 2000
 WARMUP = 100
 INSTANCES = 8
@@ -37,11 +37,6 @@ RUNTIME_COMPONENTS = {
     "js": SDK_PATH / "js" / "dist" / "runtime.wasm",
     "python": SDK_PATH / "python" / "dist" / "runtime.wasm",
 }
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _size(n: float) -> str:
@@ -78,13 +73,7 @@ def _measure(label: str, path: Path, work: Path) -> list[Row]:
     rows.append((f"{label}: load cold / cached", f"{timings[0] * 1000:.0f} / {timings[1] * 1000:.0f} ms"))
 
     handler = next(r.handler for r in sandbox.registration.routes if r.method == "GET" and r.path == "/echo/:id")
-    for _ in range(WARMUP):
-        sandbox.call_sync(handler, REQUEST)
-    latencies = []
-    for _ in range(CALLS):
-        started = time.perf_counter()
-        sandbox.call_sync(handler, REQUEST)
-        latencies.append((time.perf_counter() - started) * 1e6)
+    latencies = call_latencies_us(sandbox, handler, REQUEST, CALLS, WARMUP)
     cuts = statistics.quantiles(latencies, n=100)
     rows.append((f"{label}: echo invoke p50 / p99", f"{cuts[49]:.0f} / {cuts[98]:.0f} us"))
 
@@ -94,10 +83,10 @@ def _measure(label: str, path: Path, work: Path) -> list[Row]:
     rows.append((f"{label}: artifact size", shown))
 
     gc.collect()
-    before = _rss()
+    before = rss_bytes()
     extra = [_open(runtime, label, path) for _ in range(INSTANCES)]  # code is shared; each adds an instance
     gc.collect()
-    rows.append((f"{label}: memory per instance", _size(max(0, _rss() - before) / INSTANCES)))
+    rows.append((f"{label}: memory per instance", _size(max(0, rss_bytes() - before) / INSTANCES)))
     for s in extra:
         s.close()
     sandbox.close()
