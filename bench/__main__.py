@@ -13,6 +13,9 @@ SECTIONS = [
     ("Items and hooks", "bench.items"),
     ("Flows", "bench.flows"),
     ("Runtimes", "bench.runtimes"),
+    ("Security: oversized bodies", "bench.security_payload"),
+    ("Security: memory bound", "bench.security_memory"),
+    ("Security: starvation", "bench.security_starvation"),
 ]
 
 
