@@ -22,6 +22,7 @@ from host.flows.runlog import RunLog
 from host.flows.runner import FlowRunner, RunResult
 from host.flows.services import FlowServices
 from host.flows.triggers.event import EventTriggers
+from host.flows.triggers.manual import ManualAccess
 from host.flows.triggers.schedule import Scheduler
 from host.flows.triggers.webhook import Webhooks
 from host.storage import Database
@@ -59,7 +60,7 @@ class FlowManager:
         self.runner = FlowRunner(services, registry, self.runlog)
         self.events = EventTriggers(services.emitter, self.run, self.lookup)
         self.scheduler = Scheduler(services.db, self._scheduled)
-        self.webhooks = Webhooks(self.run, self.lookup, settings.flows_webhook_cache_ttl)
+        self.webhooks = Webhooks(self.run, self.lookup, settings.flows_webhook_cache_ttl, ManualAccess(services))
         self._trees: dict[str, FlowTree] = {}
         self._operations: dict[str, str] = {}
         self._reload_lock = asyncio.Lock()

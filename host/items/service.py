@@ -122,6 +122,12 @@ class ItemsService:
         )
         return item
 
+    async def missing(self, collection: str, keys: Sequence[str]) -> list[str]:
+        """Those of `keys` that are not stored in `collection` (all of them if it does not
+        exist). No event fires: this is a check, not a read (Directus's `emitEvents: false`)."""
+        check_collection(collection)
+        return await self.db.run(lambda conn: _missing(conn, collection, keys))
+
     async def _query(
         self, collection: str, query: Json, who: Accountability | None, extra: dict[str, Any]
     ) -> tuple[Query, EventContext, dict[str, Any]]:
@@ -269,6 +275,19 @@ def _not_unique(collection: str, key: str) -> RecordNotUnique:
 def _rows(conn: Connection, collection: str, keys: Sequence[str]) -> dict[str, Item]:
     stmt = select(items.c.key, items.c.data).where(items.c.collection == collection, items.c.key.in_(list(keys)))
     return {key: data for key, data in conn.execute(stmt)}
+
+
+KEYS_PER_LOOKUP = 500
+"""Keys per `IN (...)` (databases bound the number of parameters of one statement)."""
+
+
+def _missing(conn: Connection, collection: str, keys: Sequence[str]) -> list[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), KEYS_PER_LOOKUP):
+        chunk = list(keys[start : start + KEYS_PER_LOOKUP])
+        stmt = select(items.c.key).where(items.c.collection == collection, items.c.key.in_(chunk))
+        found.update(conn.execute(stmt).scalars())
+    return [key for key in keys if key not in found]
 
 
 def _existing(conn: Connection, collection: str, keys: Sequence[str]) -> list[Key]:

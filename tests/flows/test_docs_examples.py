@@ -115,7 +115,7 @@ def test_scheduled_flow(api: Api, flows_host: TestClient) -> None:
 
     flow_id, _ = api.build(
         {"name": "Every second", "trigger": "schedule", "status": "active", "options": {"cron": "* * * * * *"}},
-        [{"key": "tick", "type": "item-create", "options": {"collection": "ticks", "payload": {"flow": "every-second"}}}],
+        [{"key": "tick", "type": "item-create", "options": {"collection": "ticks", "payload": {"flow": "every-second"}, "permissions": "$full"}}],
     )
     time.sleep(2.3)
     api.patch(f"/flows/{flow_id}", {"status": "inactive"})
@@ -200,7 +200,7 @@ def test_manual_flow_with_confirmation(api: Api, flows_host: TestClient) -> None
     missing = flows_host.post(url, json={**body, "name": ""}, headers=ADMIN)
     assert missing.status_code == 400 and '"name"' in missing.json()["errors"][0]["message"]
     wrong = flows_host.post(url, json={**body, "collection": "users"}, headers=ADMIN)
-    assert wrong.status_code == 400 and "collection" in wrong.json()["errors"][0]["message"]
+    assert wrong.status_code == 403 and "collection" in wrong.json()["errors"][0]["message"]
     created = flows_host.post(url, json=body, headers=ADMIN)
     assert created.status_code == 200
     key = created.json()

@@ -81,11 +81,11 @@ def test_item_operations_go_through_the_items_service(api: Api, flows_host: Test
         [{"key": "label", "type": "transform", "options": {"json": {"title": "{{ $trigger.payload.title }}", "labelled": True}}}],
     )
     chain = run(api, flows_host, [
-        {"key": "made", "type": "item-create", "options": {"collection": "books", "payload": [{"title": "A"}, {"title": "B"}]}},
-        {"key": "one", "type": "item-read", "options": {"collection": "books", "key": "{{ made[0] }}"}},
-        {"key": "edit", "type": "item-update", "options": {"collection": "books", "key": "{{ made }}", "payload": {"read": True}}},
-        {"key": "all", "type": "item-read", "options": {"collection": "books", "query": {"filter": {"read": {"_eq": True}}, "sort": ["title"]}}},
-        {"key": "gone", "type": "item-delete", "options": {"collection": "books", "query": {"filter": {"title": {"_eq": "A"}}}}},
+        {"key": "made", "type": "item-create", "options": {"collection": "books", "payload": [{"title": "A"}, {"title": "B"}], "permissions": "$full"}},
+        {"key": "one", "type": "item-read", "options": {"collection": "books", "key": "{{ made[0] }}", "permissions": "$full"}},
+        {"key": "edit", "type": "item-update", "options": {"collection": "books", "key": "{{ made }}", "payload": {"read": True}, "permissions": "$full"}},
+        {"key": "all", "type": "item-read", "options": {"collection": "books", "query": {"filter": {"read": {"_eq": True}}, "sort": ["title"]}, "permissions": "$full"}},
+        {"key": "gone", "type": "item-delete", "options": {"collection": "books", "query": {"filter": {"title": {"_eq": "A"}}}, "permissions": "$full"}},
     ], links=[("made", "resolve", "one"), ("one", "resolve", "edit"), ("edit", "resolve", "all"), ("all", "resolve", "gone")])
     assert len(chain["made"]) == 2
     assert chain["one"]["labelled"] is True, "the filter hook did not run"

@@ -104,7 +104,7 @@ def test_a_flow_triggered_by_its_own_events_is_stopped(api: Api, flows_host: Tes
 def test_webhook_method_async_and_cache(api: Api, flows_host: TestClient) -> None:
     counter_id, _ = api.build(
         {"name": "counter", "trigger": "webhook", "options": {"method": "GET", "cache": True}},
-        [{"key": "count", "type": "item-create", "options": {"collection": "hits", "payload": {"q": "{{ $trigger.query.q }}"}}}],
+        [{"key": "count", "type": "item-create", "options": {"collection": "hits", "payload": {"q": "{{ $trigger.query.q }}"}, "permissions": "$full"}}],
     )
     url = f"/flows/trigger/{counter_id}"
     assert flows_host.post(url, json={}).status_code == 404
@@ -121,7 +121,7 @@ def test_webhook_method_async_and_cache(api: Api, flows_host: TestClient) -> Non
         {"name": "slow", "trigger": "webhook", "options": {"method": "POST", "async": True}},
         [
             {"key": "wait", "type": "sleep", "options": {"milliseconds": 300}},
-            {"key": "done", "type": "item-create", "options": {"collection": "slow_done", "payload": {"ok": True}}},
+            {"key": "done", "type": "item-create", "options": {"collection": "slow_done", "payload": {"ok": True}, "permissions": "$full"}},
         ],
         links=[("wait", "resolve", "done")],
     )

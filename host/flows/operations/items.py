@@ -1,23 +1,38 @@
 """`item-create`, `item-read`, `item-update`, `item-delete`: through the items service,
 so filter and action hooks (and event-triggered flows) fire as for any client.
 
-`permissions`: `$trigger` (default: the run's accountability; none means the host
-itself, with full access), `$full`, `$public`, or a role name. `key` is one key or
-a list; without a key, `query` selects the items (read, update, delete)."""
+`permissions` (Directus's option; `$trigger` when absent) decides whose rights the
+operation acts with, checked by `host.items.access` before anything is read or written:
+
+- `$trigger`: the caller who started the run (their role under `ITEMS_PERMISSIONS`;
+  the admin has every right). A run without a user (an anonymous webhook, a schedule,
+  an event caused without one) has none.
+- `$public`: the rights of the role `public` in `ITEMS_PERMISSIONS` (none if unlisted).
+- `$full`: every right.
+- a role name: that role's rights (`admin`: every right).
+
+The value is read from the stored operation, never from the rendered options, so a
+template cannot let the caller choose it (a `{{ }}` in it is refused when saved).
+
+`key` is one key or a list; without a key, `query` selects the items (read, update,
+delete), which also needs the right to read them."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from host.errors import OperationFailed
+from host.errors import Forbidden, OperationFailed
 from host.flows.chain import to_text
-from host.flows.operations._options import as_object, require
+from host.flows.models import FieldError
+from host.flows.operations._options import as_object, require, templated
 from host.flows.operations.registry import OperationContext, OperationType
 from host.items import ItemsService
-from host.items.access import check_access
+from host.items.access import ADMIN_ROLE, PUBLIC_ROLE, Action, check_access
 from host.types import Accountability, Json
 
-Action = Literal["read", "create", "update", "delete"]
+TRIGGER, PUBLIC, FULL = "$trigger", "$public", "$full"
+SPECIAL = (TRIGGER, PUBLIC, FULL)
+DEFAULT_PERMISSIONS = TRIGGER
 
 
 def _service(context: OperationContext) -> ItemsService:
@@ -28,18 +43,41 @@ def _service(context: OperationContext) -> ItemsService:
     return service
 
 
-def _who(options: dict[str, Any], context: OperationContext, collection: str, action: Action) -> Accountability | None:
-    permissions = options.get("permissions") or "$trigger"
-    if permissions == "$full":
-        return Accountability(user=None, role="admin", admin=True)
-    if permissions == "$trigger":
-        who = context.accountability
-    elif permissions == "$public":
-        who = Accountability(user=None, role="public", admin=False)
-    else:
-        who = Accountability(user=None, role=str(permissions), admin=False)
-    if who is not None:
-        check_access(context.services.settings, who, collection, action)
+def permissions_of(options: dict[str, Any]) -> str:
+    """The `permissions` option: `$trigger` (when absent), `$public`, `$full` or a role name."""
+    value = options.get("permissions")
+    if value is None or value == "":
+        return DEFAULT_PERMISSIONS
+    if templated(value):
+        raise FieldError("options.permissions", "cannot be a template: the caller must not choose whose rights apply")
+    if not isinstance(value, str) or not value.strip() or (value.startswith("$") and value not in SPECIAL):
+        raise FieldError("options.permissions", f'must be "$trigger", "$public", "$full" or a role (got {value!r})')
+    return value
+
+
+def _acting(permissions: str, context: OperationContext) -> Accountability | None:
+    if permissions == TRIGGER:
+        return context.accountability
+    if permissions == FULL:
+        return Accountability(user=None, role=ADMIN_ROLE, admin=True)
+    role = PUBLIC_ROLE if permissions == PUBLIC else permissions
+    return Accountability(user=None, role=role, admin=role == ADMIN_ROLE)
+
+
+def _who(context: OperationContext, collection: str, *actions: Action) -> Accountability:
+    """Whose rights the operation acts with, once they are checked for every action in `actions`."""
+    try:
+        permissions = permissions_of(context.operation.options)
+    except FieldError as exc:
+        raise OperationFailed(str(exc)) from None
+    who = _acting(permissions, context)
+    for action in actions:
+        try:
+            check_access(context.services.settings, who, collection, action)
+        except Forbidden as exc:
+            raise Forbidden(f'{exc.message} ({context.operation.type} with permissions "{permissions}")') from None
+    if who is None:  # check_access refuses a run without a user; never reached
+        raise Forbidden(f'A run without a user may not touch items in "{collection}"')
     return who
 
 
@@ -69,9 +107,7 @@ def _query(options: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
-async def _selected(
-    service: ItemsService, collection: str, options: dict[str, Any], who: Accountability | None
-) -> list[Json]:
+async def _selected(service: ItemsService, collection: str, options: dict[str, Any], who: Accountability) -> list[Json]:
     keys = _keys(options)
     if isinstance(keys, str):
         return [keys]
@@ -85,7 +121,7 @@ async def _selected(
 
 async def item_create(options: dict[str, Any], context: OperationContext) -> Json:
     collection = _collection(options)
-    who = _who(options, context, collection, "create")
+    who = _who(context, collection, "create")
     payload = as_object(options.get("payload"), "payload")
     service = _service(context)
     if isinstance(payload, list):
@@ -95,7 +131,7 @@ async def item_create(options: dict[str, Any], context: OperationContext) -> Jso
 
 async def item_read(options: dict[str, Any], context: OperationContext) -> Json:
     collection = _collection(options)
-    who = _who(options, context, collection, "read")
+    who = _who(context, collection, "read")
     service = _service(context)
     keys = _keys(options)
     query = _query(options)
@@ -109,7 +145,7 @@ async def item_read(options: dict[str, Any], context: OperationContext) -> Json:
 
 async def item_update(options: dict[str, Any], context: OperationContext) -> Json:
     collection = _collection(options)
-    who = _who(options, context, collection, "update")
+    who = _who(context, collection, "update", *_selection(options))
     service = _service(context)
     payload = as_object(options.get("payload"), "payload")
     keys = await _selected(service, collection, options, who)
@@ -122,7 +158,7 @@ async def item_update(options: dict[str, Any], context: OperationContext) -> Jso
 
 async def item_delete(options: dict[str, Any], context: OperationContext) -> Json:
     collection = _collection(options)
-    who = _who(options, context, collection, "delete")
+    who = _who(context, collection, "delete", *_selection(options))
     service = _service(context)
     keys = await _selected(service, collection, options, who)
     if keys:
@@ -130,8 +166,14 @@ async def item_delete(options: dict[str, Any], context: OperationContext) -> Jso
     return keys[0] if isinstance(_keys(options), str) else keys
 
 
+def _selection(options: dict[str, Any]) -> tuple[Action, ...]:
+    """Selecting by `query` (no key) reads the items first, as Directus's `updateByQuery` does."""
+    return ("read",) if _keys(options) is None else ()
+
+
 def _check(options: dict[str, Any]) -> None:
     require(options, "collection")
+    permissions_of(options)
 
 
 OPERATIONS = [

@@ -7,7 +7,9 @@
   for `FLOWS_WEBHOOK_CACHE_TTL` seconds unless the flow sets `cache: false`.
 - manual: POST only, authenticated; the body names a `collection` of the flow's
   `collections`, the selected `keys` (unless `requireSelection` is false) and,
-  with `requireConfirmation`, the confirmation `fields` the flow requires.
+  with `requireConfirmation`, the confirmation `fields` the flow requires. The
+  caller must be able to read that collection and the keys must exist
+  (`host.flows.triggers.manual`).
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from host.errors import InvalidPayload, NotFound, Unauthorized
+from host.errors import Forbidden, InvalidPayload, NotFound, Unauthorized
 from host.flows.models import FlowTree, Trigger
 from host.flows.runner import RunResult
 from host.types import Accountability, Json
 
 Run = Callable[[FlowTree, Json, Accountability | None], Awaitable[RunResult]]
 Lookup = Callable[[str], FlowTree | None]
+Authorize = Callable[[dict[str, Any], Json, Accountability], Awaitable[None]]
 
 MAX_CACHED = 1000
 
@@ -66,8 +69,10 @@ def check_manual(options: dict[str, Any], body: Json) -> None:
     collection = body.get("collection")
     if not collection:
         raise InvalidPayload('"collection" is required to trigger a manual flow')
+    if not isinstance(collection, str):
+        raise InvalidPayload('"collection" must be the name of a collection')
     if collection not in collections:
-        raise InvalidPayload(f'"collection": this flow runs on {", ".join(collections)}, not "{collection}"')
+        raise Forbidden(f'"collection": this flow runs on {", ".join(collections)}, not "{collection[:80]}"')
     keys = body.get("keys")
     if keys is not None and not isinstance(keys, list):
         raise InvalidPayload('"keys" must be a list of item keys')
@@ -82,9 +87,10 @@ def check_manual(options: dict[str, Any], body: Json) -> None:
 
 
 class Webhooks:
-    def __init__(self, run: Run, lookup: Lookup, cache_ttl: int) -> None:
+    def __init__(self, run: Run, lookup: Lookup, cache_ttl: int, authorize: Authorize) -> None:
         self.run = run
         self.lookup = lookup
+        self.authorize = authorize
         self.cache_ttl = cache_ttl
         self._cache: dict[str, tuple[float, Json]] = {}
         self._background: set[asyncio.Task[RunResult | None]] = set()
@@ -108,6 +114,7 @@ class Webhooks:
             if who is None:
                 raise Unauthorized("Authentication required to trigger a manual flow")
             check_manual(options, call.body)
+            await self.authorize(options, call.body, who)
             spec: Json = "$last"
         else:
             method = str(options.get("method") or "GET").upper()
