@@ -72,7 +72,10 @@ class Settings(BaseSettings):
     extensions_quarantine_after: int = Field(5, gt=0, description="consecutive faults before quarantine")
     extensions_register_timeout: int = Field(5000, gt=0, description="ms the registration may take")
 
-    import_ip_deny_list: Annotated[list[str] | None, NoDecode] = None
+    import_ip_deny_list: Annotated[list[str] | None, NoDecode] = Field(
+        None,
+        description="IPs/CIDRs `request` may not reach (replaces the default; 0.0.0.0/8 and :: stay denied)",
+    )
     request_max_bytes: int = Field(5 * 1024 * 1024, gt=0, description="largest response `request` reads")
     request_timeout: int = Field(10_000, gt=0, description="ms an outbound request may take")
     request_max_redirects: int = Field(5, ge=0)

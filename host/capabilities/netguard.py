@@ -14,6 +14,15 @@ carries an IPv4 address (IPv4-mapped `::ffff:a.b.c.d`, IPv4-translated
 `2002::/16`, Teredo) is denied when the IPv4 address it carries is, and a
 host written as a number the C resolver reads as IPv4 (`2130706433`,
 `0x7f000001`, `0177.0.0.1`, `127.1`) is read as that IPv4 address.
+
+Unspecified addresses (`0.0.0.0/8` and `::`, `ALWAYS_DENIED`) mean "this host"
+(a connection to 0.0.0.0 reaches the host's own services): they are denied in
+every form whatever `IMPORT_IP_DENY_LIST` says.
+
+The guard meets the operating system at two seams, both replaceable by a real
+implementation of their protocol (tests route a fake internet through them):
+`resolve` (a `Resolver`: names to addresses) and `system_backend()` (the
+httpcore network backend that opens sockets to checked addresses).
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import Any, Protocol
 
 import httpcore
 
@@ -80,6 +89,12 @@ DEFAULT_DENY_LIST: tuple[str, ...] = (
 """Denied when `IMPORT_IP_DENY_LIST` is not set. IPv4 addresses carried inside
 IPv6 ones (mapped, translated, compatible, NAT64, 6to4, Teredo) are checked
 as the IPv4 address they carry, so those prefixes need no entry of their own."""
+
+ALWAYS_DENIED: tuple[IPNetwork, ...] = (
+    ipaddress.IPv4Network("0.0.0.0/8"),
+    ipaddress.IPv6Network("::/128"),
+)
+"""Unspecified addresses: denied in every form, whatever the deny list."""
 
 _IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 _IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
@@ -157,7 +172,7 @@ def address_forms(address: IPAddress) -> list[IPAddress]:
         if (
             address in _IPV4_MAPPED
             or address in _IPV4_TRANSLATED
-            or address in _IPV4_COMPATIBLE
+            or (address in _IPV4_COMPATIBLE and int(address) > 1)  # `::` and `::1` are themselves
             or address in _NAT64
         ):
             forms.append(low32)
@@ -198,6 +213,7 @@ class NetGuard:
                 offset = network.prefixlen - 96
                 base = ipaddress.IPv4Address(int(network.network_address) & 0xFFFFFFFF)
                 networks.append(ipaddress.IPv4Network(f"{base}/{offset}"))
+        networks.extend(network for network in ALWAYS_DENIED if network not in networks)
         self.networks: tuple[IPNetwork, ...] = tuple(networks)
 
     def denied_by(self, address: IPAddress) -> IPNetwork | None:
@@ -282,8 +298,14 @@ def _resolver_pool() -> ThreadPoolExecutor:
         return _resolver
 
 
+class Resolver(Protocol):
+    """Names to addresses: `(host, port, timeout) -> [ip, ...]`; raises httpcore's connect errors."""
+
+    def __call__(self, host: str, port: int, timeout: float | None) -> list[str]: ...
+
+
 def resolve(host: str, port: int, timeout: float | None) -> list[str]:
-    """The addresses `host` resolves to for a TCP connection (getaddrinfo), in its order."""
+    """The system `Resolver`: the addresses `host` resolves to for TCP (getaddrinfo), in its order."""
 
     def lookup() -> list[Any]:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -305,6 +327,11 @@ def resolve(host: str, port: int, timeout: float | None) -> list[str]:
     if not addresses:
         raise httpcore.ConnectError(f"{host!r} has no IPv4 or IPv6 address")
     return addresses
+
+
+def system_backend() -> httpcore.NetworkBackend:
+    """The sockets checked addresses are connected on."""
+    return httpcore.SyncBackend()
 
 
 class GuardedStream(httpcore.NetworkStream):
@@ -342,9 +369,15 @@ class GuardedBackend(httpcore.NetworkBackend):
     so SNI and certificate verification use the name, not the address.
     """
 
-    def __init__(self, guard: NetGuard, inner: httpcore.NetworkBackend | None = None) -> None:
+    def __init__(
+        self,
+        guard: NetGuard,
+        inner: httpcore.NetworkBackend | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
         self.guard = guard
-        self._inner = inner or httpcore.SyncBackend()
+        self._inner = inner if inner is not None else system_backend()
+        self._resolver = resolver
 
     def check_host(self, host: str) -> None:
         """Refuse `host` when it is written as a denied address (in any literal form)."""
@@ -366,7 +399,8 @@ class GuardedBackend(httpcore.NetworkBackend):
             # Connect to the address the host denotes, whatever the resolver would make of it.
             addresses = [host if ":" in host else str(literal)]
         else:
-            addresses = resolve(host, port, _clamp(timeout, httpcore.ConnectTimeout))
+            lookup = self._resolver or resolve  # looked up per call: the module's seam
+            addresses = lookup(host, port, _clamp(timeout, httpcore.ConnectTimeout))
         for ip in addresses:
             parsed = parse_address(ip)
             if parsed is None or self.guard.denied_by(parsed) is not None:

@@ -1,14 +1,20 @@
-"""The `request` capability: outbound HTTP for a guest, within its scope (DESIGN section 3).
+"""The `request` capability: outbound HTTP for a guest, within its scope (DESIGN sections 3 and 9).
 
 `make_request(scope, settings)` returns `request(ctx, url, options_json) -> result_json`:
 
-- the URL must match one of `scope.urls` (globs: `*` any run of characters,
-  `?` one; brackets are literal so IPv6 hosts can be written) and use http or
-  https; the method must be in `scope.methods`;
+- the URL is parsed and normalized (`urlscope.normalize_url`: user info, backslashes,
+  control characters and disguised dot segments are refused) and must match one of
+  `scope.urls` (Directus's globs, matched per URL part: `urlscope.URLPattern`); the
+  method must be in `scope.methods`;
 - every connection, redirects included, goes through `GuardedBackend`, which
   resolves the host, checks every address against the deny list and connects
   to a checked address;
-- redirects are followed here, up to `settings.request_max_redirects`;
+- redirects are followed here, up to `settings.request_max_redirects`, and every
+  hop is checked like the first URL: readable, in `scope.urls`, with its method
+  (kept by 307/308, GET after a 303 or after a 301/302 of a POST) in
+  `scope.methods`, and not a denied address; a refusal names the hop and the
+  original URL;
+- the normalized URL is what is sent;
 - the response body is read as a stream and refused past `settings.request_max_bytes`;
 - the whole request ends by min(`settings.request_timeout`, the call's remaining time).
 
@@ -18,7 +24,6 @@ Every refusal or failure raises `CapabilityDenied`, which the guest sees as an e
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import json
 import logging
 import re
@@ -28,6 +33,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
+from urllib.parse import urljoin
 
 import httpcore
 import httpx
@@ -35,6 +41,7 @@ from pydantic import ValidationError
 
 from host.capabilities.base import CallContext, Capability
 from host.capabilities.netguard import GuardedBackend, NetGuard, deadline
+from host.capabilities.urlscope import NormalizedURL, URLRefused, URLScope, normalize_url
 from host.config import Settings
 from host.errors import CapabilityDenied
 from host.extensions.manifest import RequestScope
@@ -42,7 +49,6 @@ from host.types import RequestOptions, RequestResult
 
 logger = logging.getLogger("exthost.capabilities.request")
 
-SCHEMES = ("http", "https")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 # Headers the host controls: framing, connection management, routing and decoding.
@@ -168,8 +174,18 @@ def make_client(backend: GuardedBackend) -> httpx.Client:
 
 
 def url_allowed(url: str, globs: Iterable[str]) -> bool:
-    """Whether `url` matches one of the `urls` globs (`*`, `?`; brackets literal)."""
-    return any(fnmatch.fnmatchcase(url, glob.replace("[", "[[]")) for glob in globs)
+    """Whether `url`, normalized, matches one of the `urls` globs (see `host.capabilities.urlscope`)."""
+    try:
+        target = normalize_url(url)
+    except URLRefused:
+        return False
+    return URLScope(globs).allows(target)
+
+
+def shown(text: str, limit: int = 300) -> str:
+    """`text` quoted for an error message: control characters escaped, cut at `limit`."""
+    cut = text if len(text) <= limit else text[:limit] + "..."
+    return '"' + "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut) + '"'
 
 
 def _parse_options(options_json: str) -> RequestOptions:
@@ -191,18 +207,6 @@ def _parse_options(options_json: str) -> RequestOptions:
             f"{'.'.join(str(p) for p in item['loc']) or 'options'}: {item['msg']}" for item in exc.errors()
         )
         raise CapabilityDenied(f"Invalid request options: {details}") from None
-
-
-def _parse_url(url: str) -> httpx.URL:
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
-        raise CapabilityDenied(f'No permission to access "{url}": invalid URL ({exc})') from None
-    if parsed.scheme not in SCHEMES:
-        raise CapabilityDenied(f'No permission to access "{url}": only http and https URLs are allowed')
-    if not parsed.host:
-        raise CapabilityDenied(f'No permission to access "{url}": the URL has no host')
-    return parsed
 
 
 def _request_headers(headers: dict[str, str]) -> list[tuple[str, str]]:
@@ -227,6 +231,7 @@ def _is_json(content_type: str) -> bool:
 class _Requester:
     def __init__(self, scope: RequestScope, settings: Settings) -> None:
         self.scope = scope
+        self.urls = URLScope(scope.urls)
         self.max_bytes = settings.request_max_bytes
         self.timeout = settings.request_timeout / 1000
         self.max_redirects = settings.request_max_redirects
@@ -240,16 +245,12 @@ class _Requester:
     def __call__(self, ctx: CallContext, url: str, options_json: str) -> str:
         options = _parse_options(options_json)
         method = options.method.strip().upper()
-        if not url_allowed(url, self.scope.urls):
-            raise CapabilityDenied(f'No permission to access "{url}"')
-        if method not in self.scope.methods:
-            raise CapabilityDenied(f'No permission to use method "{method}" to access "{url}"')
-        target = _parse_url(url)
-        self._check_literal(target, _where(url, url))
+        where = shown(url)
+        target = self._admit(url, method, where)
 
         budget = min(self.timeout, ctx.remaining())
         if budget <= 0:
-            raise CapabilityDenied(f'Request to "{url}" refused: the call has no time left')
+            raise CapabilityDenied(f"Request to {where} refused: the call has no time left")
         until = time.monotonic() + budget
         try:
             with deadline(until):
@@ -257,37 +258,47 @@ class _Requester:
         except CapabilityDenied:
             raise
         except httpx.TimeoutException:
-            raise CapabilityDenied(f'Request to "{url}" timed out after {round(budget * 1000)} ms') from None
+            raise CapabilityDenied(f"Request to {where} timed out after {round(budget * 1000)} ms") from None
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, ValueError, UnicodeError) as exc:
-            raise CapabilityDenied(f'Request to "{url}" failed: {exc}') from None
+            raise CapabilityDenied(f"Request to {where} failed: {exc}") from None
         return result.model_dump_json()
 
-    def _check_literal(self, target: httpx.URL, shown: str) -> None:
+    def _admit(self, text: str, method: str, where: str) -> NormalizedURL:
+        """One hop, checked before anything is sent: readable, in scope, method allowed, address allowed."""
+        try:
+            target = normalize_url(text)
+        except URLRefused as exc:
+            raise CapabilityDenied(f"No permission to access {where}: {exc}") from None
+        if not self.urls.allows(target):
+            raise CapabilityDenied(
+                f"No permission to access {where}: it matches none of the scope's urls ({_listed(self.scope.urls)})"
+            )
+        if method not in self.scope.methods:
+            raise CapabilityDenied(f'No permission to use method "{method}" to access {where}')
         try:
             self.backend.check_host(target.host)
         except CapabilityDenied as exc:
-            raise CapabilityDenied(f"No permission to access {shown}: {exc.message}") from None
+            raise CapabilityDenied(f"No permission to access {where}: {exc.message}") from None
+        return target
 
     def _fetch(
-        self, url: str, target: httpx.URL, method: str, options: RequestOptions, until: float
+        self, url: str, target: NormalizedURL, method: str, options: RequestOptions, until: float
     ) -> RequestResult:
         headers = _request_headers(options.headers)
         body = options.body.encode("utf-8") if options.body is not None else None
-        current = url
+        where = shown(url)
         redirects = 0
         while True:
             remaining = until - time.monotonic()
             if remaining <= 0:
                 raise httpx.TimeoutException("time limit reached")
             request = self.client.build_request(
-                method, target, headers=headers, content=body, timeout=httpx.Timeout(remaining)
+                method, str(target), headers=headers, content=body, timeout=httpx.Timeout(remaining)
             )
             try:
                 response = self.client.send(request, stream=True)
             except CapabilityDenied as exc:
-                raise CapabilityDenied(
-                    f"No permission to access {_where(current, url)}: {exc.message}"
-                ) from None
+                raise CapabilityDenied(f"No permission to access {where}: {exc.message}") from None
             try:
                 location = response.headers.get("location")
                 if response.status_code not in REDIRECT_STATUSES or not location:
@@ -295,23 +306,13 @@ class _Requester:
                 redirects += 1
                 if redirects > self.max_redirects:
                     raise CapabilityDenied(
-                        f'Request to "{url}" refused: more than {self.max_redirects} redirects'
+                        f"Request to {shown(url)} refused: more than {self.max_redirects} redirects"
                     )
-                try:
-                    next_target = response.url.join(location)
-                except (httpx.InvalidURL, ValueError, UnicodeError):
-                    raise CapabilityDenied(
-                        f'Request to "{url}" refused: invalid redirect location "{location}"'
-                    ) from None
-                current = str(next_target)
-                if next_target.scheme not in SCHEMES or not next_target.host:
-                    raise CapabilityDenied(
-                        f"No permission to access {_where(current, url)}: "
-                        "only http and https URLs are allowed"
-                    )
-                self._check_literal(next_target, _where(current, url))
+                hop = _join(target, location)
+                where = f"{shown(hop)} (redirected from {shown(url)} by a {response.status_code})"
                 method, body, headers = _redirected(response.status_code, method, body, headers)
-                if _origin(next_target) != _origin(target):
+                next_target = self._admit(hop, method, where)
+                if next_target.origin != target.origin:
                     headers = [(n, v) for n, v in headers if n.strip().lower() not in _CROSS_ORIGIN_DROPPED]
                 target = next_target
             finally:
@@ -349,13 +350,21 @@ class _Requester:
         )
 
 
-def _where(current: str, initial: str) -> str:
-    return f'"{current}"' if current == initial else f'"{current}" (redirected from "{initial}")'
+def _join(base: NormalizedURL, location: str) -> str:
+    """The URL a `Location` header points to, from `base` (RFC 3986 reference resolution).
+
+    The result is checked like any URL; what parsers read differently (backslashes,
+    control characters, surrounding whitespace) is kept as is so the check refuses it.
+    """
+    if location != location.strip() or "\\" in location or not location.isprintable():
+        return location
+    return urljoin(str(base), location)
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    default = {"http": 80, "https": 443}.get(url.scheme)
-    return (url.scheme, url.host, url.port or default)
+def _listed(urls: Iterable[str], limit: int = 5) -> str:
+    items = [shown(u, 100) for u in urls]
+    more = f", and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
 
 
 def _redirected(

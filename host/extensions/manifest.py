@@ -25,6 +25,14 @@ class RequestScope(_Strict):
     urls: tuple[str, ...] = Field(min_length=1)
     methods: tuple[HttpMethod, ...] = ALL_METHODS
 
+    @field_validator("urls")
+    @classmethod
+    def _readable(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from host.capabilities.urlscope import check_patterns  # imported here: capabilities import this module
+
+        check_patterns(value)
+        return value
+
     @field_validator("methods", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
