@@ -5,7 +5,11 @@ sandboxed (JS) custom operation, in process; webhook flow requests/s through rea
   run `RUNS` times back to back by the flow manager (no HTTP), with no run log
   (`accountability: null`) and with the full run log (`all`, one database write per run);
 - webhook: the host runs in its own uvicorn process; a GET webhook flow of two built-ins
-  is loaded by `bench/load.mjs` (keep-alive, closed loop) for `SECONDS` at `CONCURRENCY`.
+  is loaded by `bench/load.mjs` (keep-alive, closed loop) for `SECONDS` at `CONCURRENCY`;
+- Run Script: what a fresh instance per run costs (no state survives a run): one script
+  called in process in a single-use sandbox, back to back and with `SCRIPT_GAP_MS`
+  between runs (the next instance is made in the background meanwhile), against the
+  same script in a reused instance (the unsafe baseline), measured in the same run.
 
 `run()` returns `(label, value)` rows; `python -m bench flows` prints them.
 """
@@ -13,6 +17,7 @@ sandboxed (JS) custom operation, in process; webhook flow requests/s through rea
 from __future__ import annotations
 
 import itertools
+import json
 import statistics
 import tempfile
 import time
@@ -22,8 +27,13 @@ from typing import Any
 
 import httpx
 
-from bench.common import Row, load, server
-from host.paths import PROJECT_ROOT
+from bench.common import Row, call_latencies_us, load, percentile, server
+from host.capabilities import build_capabilities
+from host.extensions.manifest import Scopes
+from host.flows.operations.exec import WRAPPER, script_settings
+from host.paths import PROJECT_ROOT, SDK_PATH
+from host.runtime import Runtime
+from host.types import ExtensionKind
 from tests.support import ADMIN, make_settings, running_host, write_extension
 
 RUNS = 400
@@ -31,6 +41,9 @@ WARMUP = 40
 SECONDS = 4
 CONCURRENCY = 16
 TOKEN = "bench-admin-token"
+SCRIPT_RUNS = 200
+SCRIPT_GAP_MS = 20
+SCRIPT = "module.exports = function (data) { return { n: data.$trigger.n + 1 }; };"
 
 CUSTOM = "export default { id: 'bench-op', handler: (options, { data }) => ({ n: options.n + 1 }) };"
 
@@ -123,8 +136,45 @@ def _webhook() -> list[Row]:
     return rows
 
 
+def _run_script() -> list[Row]:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = script_settings(make_settings(Path(tmp)))
+        runtime = Runtime(settings, SDK_PATH)
+        path = Path(tmp) / "script.js"
+        path.write_text(WRAPPER % SCRIPT, encoding="utf-8")
+        capabilities = build_capabilities("bench-script", Scopes(), settings)
+        args = json.dumps([{}, {"data": {"$trigger": {"n": 1}}}])
+        p50: dict[str, float] = {}
+        for label, single_use, gap in (
+            ("reused instance (unsafe baseline)", False, 0),
+            ("fresh instance, back to back", True, 0),
+            (f"fresh instance, runs {SCRIPT_GAP_MS} ms apart", True, SCRIPT_GAP_MS),
+        ):
+            sandbox = runtime.open("bench-script", ExtensionKind.operation, path, capabilities, single_use=single_use)
+            binding = sandbox.registration.operation
+            assert binding is not None
+            if gap:
+                samples = []
+                for _ in range(SCRIPT_RUNS):
+                    time.sleep(gap / 1000)
+                    samples += call_latencies_us(sandbox, binding.handler, args, 1, 0)
+            else:
+                samples = call_latencies_us(sandbox, binding.handler, args, SCRIPT_RUNS, WARMUP)
+            sandbox.close()
+            p50[label] = statistics.median(samples)
+            rows.append((f"Run Script call, {label} (p50)", f"{p50[label]:.0f} us"))
+            rows.append((f"Run Script call, {label} (p99)", f"{percentile(samples, 0.99):.0f} us"))
+        base = p50["reused instance (unsafe baseline)"]
+        for label, value in p50.items():
+            if label != "reused instance (unsafe baseline)":
+                rows.append((f"Run Script call, {label} / reused (p50)", f"{value / base:.1f}x"))
+        runtime.close()
+    return rows
+
+
 def run() -> list[Row]:
-    return _in_process() + _webhook()
+    return _in_process() + _run_script() + _webhook()
 
 
 if __name__ == "__main__":

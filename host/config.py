@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -11,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ItemAction = Literal["read", "create", "update", "delete", "*"]
+
+CREDENTIAL_NAMES = frozenset({"ADMIN_TOKEN", "USER_TOKENS", "EMAIL_SMTP_PASSWORD"})
+"""Settings that never enter a flow's `$env`, even when allow-listed."""
 
 
 class UserToken(BaseModel):
@@ -91,6 +95,9 @@ class Settings(BaseSettings):
     flows_webhook_cache_ttl: int = Field(0, ge=0, description="seconds GET webhook results are cached")
     flows_log_retention: str = Field("30d", description="age after which runs are dropped from the log")
     flows_log_max_runs: int = Field(1000, gt=0, description="runs kept per flow in the log")
+    flows_log_max_entry_bytes: int = Field(
+        1024 * 1024, ge=4096, description="largest run-log entry (steps, chain, error as JSON); larger is truncated"
+    )
     email_from: str = "no-reply@example.com"
     email_smtp_host: str | None = None
     email_smtp_port: int = 587
@@ -133,3 +140,18 @@ class Settings(BaseSettings):
     @cached_property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{self.data_path / 'exthost.db'}"
+
+    def credentials(self) -> list[str]:
+        """The host's own secrets: `ADMIN_TOKEN`, every `USER_TOKENS` token, `EMAIL_SMTP_PASSWORD`."""
+        values = [self.admin_token, *self.user_tokens, self.email_smtp_password]
+        return [value for value in values if value]
+
+    def flows_env(self) -> dict[str, str]:
+        """`$env` of flows: the variables of `FLOWS_ENV_ALLOW_LIST` that are set, except the
+        host's own credentials (by name or by value), whatever the allow list says."""
+        credentials = set(self.credentials())
+        return {
+            name: os.environ[name]
+            for name in self.flows_env_allow_list
+            if name in os.environ and name.upper() not in CREDENTIAL_NAMES and os.environ[name] not in credentials
+        }

@@ -16,6 +16,7 @@ from host.extensions.loader import endpoint_id, load_all
 from host.flows.setup import start_flows, stop_flows
 from host.hooks import register_hooks
 from host.items import ItemsService
+from host.logredact import forget, watch
 from host.paths import SDK_PATH
 from host.runtime import Runtime
 from host.storage import Database
@@ -34,6 +35,7 @@ def build_endpoints(app: FastAPI) -> EndpointTable:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    watch(settings)  # no log record shows a configured secret (host/logredact.py)
     database = Database(settings.database_url)
     await anyio.to_thread.run_sync(database.migrate)
     app.state.db = database
@@ -57,3 +59,4 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.registry.close()
         runtime.close()
         database.close()
+        forget(settings)

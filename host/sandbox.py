@@ -30,6 +30,9 @@ class Limits:
     wall_timeout_ms: int
     pool_size: int
     quarantine_after: int
+    single_use: bool = False
+    """Each instance serves one call, then is dropped (nothing a call leaves in the
+    guest's globals reaches a later call); the next one is made in the background."""
 
 
 class Sandbox(Protocol):

@@ -11,20 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from host.errors import ExtensionFailed, InvalidPayload
+from host.redaction import guest_headers, guest_query
 from host.types import Accountability, EndpointRequest, EndpointResponse, HttpMethod, Json, Undefined
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _FORBIDDEN_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
                                 "x-content-type-options"})
-
-
-def query_dict(request: Request) -> dict[str, str | list[str]]:
-    query: dict[str, str | list[str]] = {}
-    for key in request.query_params:
-        values = request.query_params.getlist(key)
-        query[key] = values[0] if len(values) == 1 else values
-    return query
 
 
 async def read_body(request: Request) -> Json:
@@ -48,15 +41,17 @@ async def read_body(request: Request) -> Json:
 async def endpoint_request(
     request: Request, path: str, params: dict[str, str], accountability: Accountability | None
 ) -> EndpointRequest:
-    query = request.url.query
+    """What the handler sees: no `Authorization`, `Cookie`, `Proxy-Authorization` header and no
+    `access_token` parameter, in `headers`, `query` or `url` (host/redaction.py)."""
+    query = guest_query(request.scope["query_string"])
     method: HttpMethod = request.method  # type: ignore[assignment]  # the router only dispatches the five
     return EndpointRequest(
-        url=path + (f"?{query}" if query else ""),
+        url=path + (f"?{query.string}" if query.string else ""),
         method=method,
         path=path,
         params=params,
-        query=query_dict(request),
-        headers={k: v for k, v in request.headers.items() if k != "authorization"},
+        query=query.params,
+        headers=guest_headers(request.headers.items()),
         body=await read_body(request),
         accountability=accountability.model_dump() if accountability else None,
     )

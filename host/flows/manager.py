@@ -56,7 +56,9 @@ class FlowManager:
         services = FlowServices(settings, db, emitter, self, app_state=app_state, exec=exec_sandboxes)
         self.services = services
         self.registry = registry
-        self.runlog = RunLog(services.db, settings.flows_log_retention, settings.flows_log_max_runs)
+        self.runlog = RunLog(
+            services.db, settings.flows_log_retention, settings.flows_log_max_runs, settings.flows_log_max_entry_bytes
+        )
         self.runner = FlowRunner(services, registry, self.runlog)
         self.events = EventTriggers(services.emitter, self.run, self.lookup)
         self.scheduler = Scheduler(services.db, self._scheduled)

@@ -1,18 +1,21 @@
 """The run log: every run of a flow whose `accountability` is set, with its steps.
 
 `activity` records the run and each step's key and outcome; `all` adds each step's
-options (after interpolation) and result, and the final data chain. Secrets are
-redacted before anything is stored: values under secret-looking keys
-(authorization, cookie, tokens, passwords, secrets, API keys) and every value of
-an allow-listed env variable wherever it appears. Runs older than
-`FLOWS_LOG_RETENTION`, or past the newest `FLOWS_LOG_MAX_RUNS` of a flow, are pruned.
+options (after interpolation) and result, and the final data chain. Before anything
+is stored, secrets are redacted: values under secret-looking keys (authorization,
+cookie, tokens, passwords, secrets, API keys), and every configured secret by value
+(`host.redaction.configured_secrets`: the host's tokens and SMTP password, the
+allow-listed env values) wherever it appears inside a string, keys and the error
+included. Then an entry larger than `FLOWS_LOG_MAX_ENTRY_BYTES` is cut down with
+visible markers (host/flows/clip.py). Runs older than `FLOWS_LOG_RETENTION`, or past
+the newest `FLOWS_LOG_MAX_RUNS` of a flow, are pruned.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,11 +23,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
 from host.flows import tables
+from host.flows.clip import TRUNCATED, fit
 from host.flows.models import new_id
+from host.redaction import REDACTED, Redactor
 from host.storage import Database
 from host.types import Json
 
-REDACTED = "--redacted--"
+__all__ = ["REDACTED", "RunEntry", "RunLog", "is_secret_key", "parse_duration", "redact"]
 
 _SECRET_KEYS = re.compile(
     r"^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|access[-_]?token|"
@@ -39,24 +44,23 @@ def is_secret_key(key: str) -> bool:
 
 
 def redact(value: Json, secrets: Iterable[str] = ()) -> Json:
-    """`value` with secret-keyed entries and every occurrence of `secrets` replaced."""
-    words = sorted({s for s in secrets if s}, key=len, reverse=True)
-    return _redact(value, words)
+    """`value` with secret-keyed entries, and every occurrence of `secrets` inside any string
+    (keys included), replaced by `REDACTED`."""
+    return _redact(value, Redactor(secrets))
 
 
-def _redact(value: Json, words: list[str]) -> Json:
+def _redact(value: Json, redactor: Redactor) -> Json:
     if isinstance(value, dict):
         return {
-            key: REDACTED if is_secret_key(str(key)) and value_present(item) else _redact(item, words)
+            redactor.text(str(key)): REDACTED
+            if is_secret_key(str(key)) and value_present(item)
+            else _redact(item, redactor)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_redact(item, words) for item in value]
+        return [_redact(item, redactor) for item in value]
     if isinstance(value, str):
-        for word in words:
-            if word in value:
-                value = value.replace(word, REDACTED)
-        return value
+        return redactor.text(value)
     return value
 
 
@@ -112,12 +116,26 @@ def _row_json(row: Any) -> dict[str, Json]:
 
 
 class RunLog:
-    def __init__(self, db: Database, retention: str, max_runs: int) -> None:
+    def __init__(self, db: Database, retention: str, max_runs: int, max_entry_bytes: int) -> None:
         self.db = db
         self.retention = parse_duration(retention)
         self.max_runs = max_runs
+        self.max_entry_bytes = max_entry_bytes
 
-    async def record(self, entry: RunEntry) -> None:
+    def prepare(self, entry: RunEntry, secrets: Iterable[str] = ()) -> RunEntry:
+        """`entry` as it is stored: secrets redacted, then cut to `max_entry_bytes`."""
+        redactor = Redactor(secrets)
+        try:
+            steps, data = _redact(entry.steps, redactor), _redact(entry.data, redactor)
+        except RecursionError:
+            steps, data = [], f"{TRUNCATED} nested too deeply to be logged"
+        error = redactor.text(entry.error) if entry.error is not None else None
+        cut = fit(steps, data, error, self.max_entry_bytes)
+        return replace(entry, steps=cut.steps, data=cut.data, error=cut.error)
+
+    async def record(self, entry: RunEntry, secrets: Iterable[str] = ()) -> None:
+        """Store `entry` after `prepare()`."""
+        entry = self.prepare(entry, secrets)
         values = {
             "id": entry.id,
             "flow": entry.flow,

@@ -19,8 +19,9 @@ from host.flows import guard
 from host.flows.chain import ACCOUNTABILITY, ENV, LAST, TRIGGER, get_path, render
 from host.flows.models import FlowTree
 from host.flows.operations.registry import OperationContext, OperationRegistry
-from host.flows.runlog import RunEntry, RunLog, redact
+from host.flows.runlog import RunEntry, RunLog
 from host.flows.services import FlowServices
+from host.redaction import configured_secrets
 from host.types import Accountability, Json, Undefined
 
 log = logging.getLogger("exthost.flows")
@@ -182,7 +183,6 @@ class FlowRunner:
     ) -> None:
         flow = result.tree.flow
         level = flow.accountability or "activity"
-        secrets = list(self.services.env().values())
         full = level == "all"
         steps = [
             {
@@ -203,11 +203,11 @@ class FlowRunner:
             user=accountability.user if accountability else None,
             started_at=started_at,
             duration_ms=round(duration_ms),
-            steps=redact(steps, secrets),
-            data=redact(result.data, secrets) if full else None,
+            steps=steps,
+            data=result.data if full else None,
             error=result.error,
         )
         try:
-            await self.runlog.record(entry)
+            await self.runlog.record(entry, configured_secrets(self.services.settings))
         except Exception:
             log.exception("flow %s: the run could not be logged", flow.name)

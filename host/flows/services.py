@@ -3,7 +3,6 @@ the items service, other flows, outbound HTTP, the exec sandboxes, mail."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -36,8 +35,8 @@ class FlowServices:
     _request: Any = field(default=None, repr=False)
 
     def env(self) -> dict[str, str]:
-        """`$env`: only the names in `FLOWS_ENV_ALLOW_LIST` that are set."""
-        return {name: os.environ[name] for name in self.settings.flows_env_allow_list if name in os.environ}
+        """`$env`: the names in `FLOWS_ENV_ALLOW_LIST` that are set (never a host credential)."""
+        return self.settings.flows_env()
 
     def request_capability(self) -> Any:
         """The `request` capability with every URL in scope, built once: the IP guard,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from enum import StrEnum
 from pathlib import Path
@@ -96,7 +97,10 @@ class Runtime:
         kind: ExtensionKind,
         artifact: Path,
         capabilities: CapabilitySet,
+        *,
+        single_use: bool = False,
     ) -> PooledSandbox:
+        """`single_use`: every call runs in a fresh instance (see `Limits.single_use`)."""
         runtime = detect_runtime(artifact)
         context = RegisterContext(kind=kind, name=name)
         if runtime is RuntimeKind.extism:
@@ -126,7 +130,7 @@ class Runtime:
             factory,
             source,
             context,
-            self.limits,
+            dataclasses.replace(self.limits, single_use=True) if single_use else self.limits,
             self.settings.extensions_register_timeout,
         )
 

@@ -3,7 +3,9 @@
 Calls run on worker threads (wasmtime releases the GIL while the guest runs),
 so a slow extension never stalls the event loop. An instance that faulted is
 dropped and a new one is made on demand; an extension that faults
-`quarantine_after` times in a row is quarantined until `enable()`.
+`quarantine_after` times in a row is quarantined until `enable()`. With
+`Limits.single_use` every instance serves one call and is dropped; a fresh one is
+made for the next call off the caller's path.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class PooledSandbox:
         self._faults_in_a_row = 0
         self._status = SandboxStatus.ready
         self._last_error: str | None = None
+        self._preparing = 0
         self.instances_made = 0
         first, text = self._new_instance()
         try:
@@ -133,10 +136,31 @@ class PooledSandbox:
                 return self._idle.pop()
         return self._new_instance()[0]
 
-    def _checkin(self, instance: GuestInstance) -> None:
+    def _checkin(self, instance: GuestInstance, *, used: bool = True) -> None:
+        if used and self._limits.single_use:
+            return
         with self._lock:
             if len(self._idle) < self._limits.pool_size and self._status is not SandboxStatus.closed:
                 self._idle.append(instance)
+
+    def _prepare_next(self) -> None:
+        """Single use: make a fresh instance for a later call on another worker thread."""
+        with self._lock:
+            if self._status is SandboxStatus.closed or len(self._idle) + self._preparing >= self._limits.pool_size:
+                return
+            self._preparing += 1
+        _workers.submit(self._prepare)
+
+    def _prepare(self) -> None:
+        try:
+            instance = self._new_instance()[0]
+        except Exception as exc:
+            log.warning("extension %s: a fresh instance could not be made: %s", self._name, exc)
+            return
+        finally:
+            with self._lock:
+                self._preparing -= 1
+        self._checkin(instance, used=False)
 
     def call_sync(self, handler: int, args_json: str) -> str:
         """Run one call on this thread (used by `call`, and by benchmarks)."""
@@ -150,6 +174,9 @@ class PooledSandbox:
         except BaseException:
             self._checkin(instance)
             raise
+        finally:
+            if self._limits.single_use:
+                self._prepare_next()
         self._faults_in_a_row = 0
         self._checkin(instance)
         return result

@@ -6,6 +6,11 @@ extension, but by a runtime of its own whose limits are
 `FLOWS_RUN_SCRIPT_MAX_MEMORY` (MB) and `FLOWS_RUN_SCRIPT_TIMEOUT` (ms). The script
 has no capabilities: no network, no files, no `require`. Loaded scripts are kept
 (by the hash of their code) up to `MAX_SCRIPTS`.
+
+Every run gets a fresh instance (`single_use`): the script's top level runs again and
+nothing a run leaves behind (a global, a changed prototype) reaches a later run, of
+the same flow or another one with the same code. The next run's instance is made in
+the background after each run (bench: `python -m bench flows`).
 """
 
 from __future__ import annotations
@@ -96,7 +101,7 @@ class ExecSandboxes:
         path.write_text(WRAPPER % code, encoding="utf-8")
         name = f"exec-{digest[:12]}"
         capabilities = build_capabilities(name, Scopes(), self.settings)
-        return self._runtime.open(name, ExtensionKind.operation, path, capabilities)
+        return self._runtime.open(name, ExtensionKind.operation, path, capabilities, single_use=True)
 
     def close(self) -> None:
         for sandbox in self._loaded.values():

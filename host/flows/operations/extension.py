@@ -1,5 +1,10 @@
 """Operations from sandboxed extensions: the flow operation's `type` is the extension
-operation's `id`; its handler gets `(options, {data, accountability})`."""
+operation's `id`; its handler gets `(options, {data, accountability})`.
+
+`data` is the chain without `$env`: an extension is third-party code, and the
+allow-listed env values are secrets; a flow passes one explicitly through an option
+(`{{ $env.NAME }}`). The callers' credentials never enter the chain (see
+host/redaction.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import logging
 from typing import Any
 
 from host.extensions.registry import ExtensionRegistry
+from host.flows.chain import ENV
 from host.flows.operations.registry import OperationContext, OperationRegistry, OperationType
 from host.sandbox import Sandbox
 from host.types import ExtensionKind, Json
@@ -22,7 +28,8 @@ def extension_operation(owner: str, sandbox: Sandbox) -> OperationType:
 
     async def handler(options: dict[str, Any], context: OperationContext) -> Json:
         accountability = context.accountability.model_dump() if context.accountability else None
-        return await sandbox.call(number, [options, {"data": context.data, "accountability": accountability}])
+        data = {key: value for key, value in context.data.items() if key != ENV}
+        return await sandbox.call(number, [options, {"data": data, "accountability": accountability}])
 
     return OperationType(binding.id, handler, owner=owner, description=f"operation of extension {owner}")
 
