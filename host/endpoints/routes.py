@@ -1,6 +1,6 @@
 """The route table of every loaded endpoint extension: Express-style paths, indexed.
 
-Paths follow Express 4 (path-to-regexp 0.1 with its backtracking protection):
+Paths follow Express 4 (path-to-regexp 0.1):
 `:name` matches a segment, or the part of one up to the next literal character
 when the segment goes on (`/:from-:to`); `:name?` right after a `/` makes that
 segment optional; `*` matches anything, `/` included; a trailing slash is

@@ -144,11 +144,17 @@ def test_routes_added_after_create_app_are_in_the_namespace(extensions_dir: Path
         assert_host_healthy(client)
 
 
-def test_a_host_route_starting_with_a_parameter_stops_the_start(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["parameter-first", "no-path"])
+def test_a_host_route_starting_with_a_parameter_stops_the_start(tmp_path: Path, kind: str) -> None:
     """Such a route would match every endpoint id: the host refuses to promise a namespace it cannot keep."""
     app = create_app(make_settings(tmp_path))
-    app.add_api_route("/{anything}/x", lambda anything: {})
-    with pytest.raises(ValueError, match="starts with a parameter"), TestClient(app):
+    if kind == "parameter-first":
+        app.add_api_route("/{anything}/x", lambda anything: {})
+        expected = "starts with a parameter"
+    else:
+        app.host("api.example.com", PlainTextResponse("any path"))
+        expected = "has no path"
+    with pytest.raises(ValueError, match=expected), TestClient(app):
         pass
 
 
