@@ -71,14 +71,17 @@ def new(
 @app.command()
 def validate(folder: Annotated[Path, typer.Argument(help="The extension folder")]) -> None:
     """Check the manifest and the artifact (it is loaded and registered), and print the requested scopes."""
+    from host.app import create_app
     from host.extensions.loader import load_extension
+    from host.extensions.namespace import HostNamespace
     from host.paths import SDK_PATH
     from host.runtime import Runtime
 
     settings = Settings()
+    namespace = HostNamespace.of_routes(create_app(settings).routes)
     runtime = Runtime(settings, SDK_PATH)
     try:
-        extension = load_extension(folder, runtime, settings)
+        extension = load_extension(folder, runtime, settings, namespace)
     finally:
         runtime.close()
     info = extension.describe()

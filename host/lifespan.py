@@ -12,7 +12,9 @@ from fastapi import FastAPI
 from host.config import Settings
 from host.endpoints.routes import EndpointTable
 from host.events import Emitter
-from host.extensions.loader import endpoint_id, load_all
+from host.extensions.loader import load_all
+from host.extensions.namespace import HostNamespace, endpoint_id
+from host.extensions.registry import ExtensionRegistry
 from host.flows.setup import start_flows, stop_flows
 from host.hooks import register_hooks
 from host.items import ItemsService
@@ -25,9 +27,9 @@ from host.types import ExtensionKind
 log = logging.getLogger("exthost")
 
 
-def build_endpoints(app: FastAPI) -> EndpointTable:
+def build_endpoints(registry: ExtensionRegistry) -> EndpointTable:
     table = EndpointTable()
-    for extension, sandbox in app.state.registry.loaded(ExtensionKind.endpoint):
+    for extension, sandbox in registry.loaded(ExtensionKind.endpoint):
         table.add(endpoint_id(extension, sandbox), sandbox)
     return table
 
@@ -36,6 +38,9 @@ def build_endpoints(app: FastAPI) -> EndpointTable:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     watch(settings)  # no log record shows a configured secret (host/logredact.py)
+    # the host's namespace, derived first (nothing is open yet if it cannot be): every route and
+    # router the app has by the time it starts
+    namespace = HostNamespace.of_routes(app.routes)
     database = Database(settings.database_url)
     await anyio.to_thread.run_sync(database.migrate)
     app.state.db = database
@@ -44,8 +49,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.emitter = emitter
     runtime = Runtime(settings, SDK_PATH)
     app.state.runtime = runtime
-    app.state.registry = load_all(settings.extensions_path, runtime, settings)
-    app.state.endpoints = build_endpoints(app)
+    app.state.registry = load_all(settings.extensions_path, runtime, settings, namespace)
+    app.state.endpoints = build_endpoints(app.state.registry)
     register_hooks(emitter, app.state.registry)
     app.state.items = ItemsService(database, emitter)
     await start_flows(app)

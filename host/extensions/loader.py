@@ -2,26 +2,37 @@
 
 A broken folder is reported with its name and reason; the others still load.
 Problems are found here, at load, not at the first call: the manifest, the
-artifact, the runtime, and the registration (which must match the kind).
+artifact, the runtime, the registration (which must match the kind and stay
+within `host.extensions.limits`), and the names (`host.extensions.namespace`:
+an endpoint may not take a host route's first segment, and no two extensions
+may claim the same name).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
 from host.capabilities import build_capabilities
 from host.config import Settings
+from host.endpoints.routes import RoutePathError, check_paths
 from host.errors import ExthostError
+from host.extensions.limits import check_limits
 from host.extensions.manifest import Manifest, ManifestError, read_manifest
+from host.extensions.namespace import HostNamespace, refuse_clashes
 from host.extensions.registry import ExtensionRegistry, LoadedExtension
 from host.runtime import Runtime
-from host.sandbox import Sandbox
 from host.types import ExtensionKind, Registration
 
 log = logging.getLogger("exthost.extensions")
 
-RESERVED_IDS = frozenset({"items", "flows", "operations", "extensions", "server", "docs", "openapi.json", "auth"})
+_FOREIGN = {
+    ExtensionKind.endpoint: ("filters", "actions", "operation"),
+    ExtensionKind.hook: ("routes", "operation"),
+    ExtensionKind.operation: ("routes", "filters", "actions"),
+}
+"""What a registration of each kind may not carry (an operation is its one handler, nothing more)."""
 
 
 def artifact_path(folder: Path, manifest: Manifest) -> Path:
@@ -35,21 +46,27 @@ def artifact_path(folder: Path, manifest: Manifest) -> Path:
 
 
 def check_registration(registration: Registration, kind: ExtensionKind) -> None:
+    """The registration matches the kind, stays within `host.extensions.limits` and has only paths the table serves."""
     if registration.kind is not kind:
         raise ManifestError(f"the extension registered as {registration.kind.value}, the manifest says {kind.value}")
     if kind is ExtensionKind.endpoint and not registration.routes:
         raise ManifestError("the endpoint registered no routes")
     if kind is ExtensionKind.operation and registration.operation is None:
         raise ManifestError("the operation registered no handler")
-    if kind is ExtensionKind.endpoint and registration.id in RESERVED_IDS:
-        raise ManifestError(f'endpoint id "{registration.id}" is reserved by the host')
+    foreign = [part for part in _FOREIGN[kind] if getattr(registration, part)]
+    if foreign:
+        raise ManifestError(f"{kind.value} extensions may not register {' or '.join(foreign)}")
+    beyond = check_limits(registration)
+    if beyond is not None:
+        raise ManifestError(beyond)
+    try:
+        check_paths(registration.routes)
+    except RoutePathError as exc:
+        raise ManifestError(str(exc)) from None
 
 
-def endpoint_id(extension: LoadedExtension, sandbox: Sandbox) -> str:
-    return sandbox.registration.id or extension.name
-
-
-def load_extension(folder: Path, runtime: Runtime, settings: Settings) -> LoadedExtension:
+def open_extension(folder: Path, runtime: Runtime, settings: Settings, namespace: HostNamespace) -> LoadedExtension:
+    """Load one folder: its sandbox, or the reason it cannot be loaded (never raises)."""
     extension = LoadedExtension(name=folder.name, folder=folder)
     try:
         manifest = read_manifest(folder)
@@ -60,6 +77,11 @@ def load_extension(folder: Path, runtime: Runtime, settings: Settings) -> Loaded
         sandbox = runtime.open(manifest.name, manifest.extension.type, artifact, capabilities)
         try:
             check_registration(sandbox.registration, manifest.extension.type)
+            if manifest.extension.type is ExtensionKind.endpoint:
+                own = sandbox.registration.id
+                refusal = namespace.refusal(manifest.name, own or manifest.name, from_package_name=own is None)
+                if refusal is not None:
+                    raise ManifestError(refusal)
         except ManifestError:
             sandbox.close()
             raise
@@ -69,11 +91,21 @@ def load_extension(folder: Path, runtime: Runtime, settings: Settings) -> Loaded
     except Exception as exc:  # an unexpected failure must not stop the other extensions
         log.exception("unexpected error loading %s", folder)
         extension.error = f"{type(exc).__name__}: {exc}"
+    return extension
+
+
+def report(extension: LoadedExtension) -> None:
     if extension.error:
         log.error("extension %s not loaded: %s", extension.name, extension.error)
     else:
         runtime_name = extension.sandbox.runtime if extension.sandbox else None
         log.info("loaded extension %s (%s, %s)", extension.name, extension.kind, runtime_name)
+
+
+def load_extension(folder: Path, runtime: Runtime, settings: Settings, namespace: HostNamespace) -> LoadedExtension:
+    """Load one folder on its own (`exthost validate`): `namespace` is the host's (`HostNamespace.of_routes`)."""
+    extension = open_extension(folder, runtime, settings, namespace)
+    report(extension)
     return extension
 
 
@@ -85,15 +117,17 @@ def extension_folders(root: Path) -> list[Path]:
     )
 
 
-def load_all(root: Path, runtime: Runtime, settings: Settings) -> ExtensionRegistry:
+def load_all(root: Path, runtime: Runtime, settings: Settings, namespace: HostNamespace) -> ExtensionRegistry:
+    """Load every folder under `root`; endpoints may not take `namespace`'s segments nor each other's names."""
+    extensions = [open_extension(folder, runtime, settings, namespace) for folder in extension_folders(root)]
+    refuse_clashes(extensions)
     registry = ExtensionRegistry()
-    for folder in extension_folders(root):
-        extension = load_extension(folder, runtime, settings)
-        if extension.name in registry.extensions:
-            extension.error = f'another extension is already named "{extension.name}"'
-            if extension.sandbox:
-                extension.sandbox.close()
-                extension.sandbox = None
-            extension.name = f"{extension.name} ({folder.name})"
+    counts = Counter(extension.name for extension in extensions)
+    for extension in extensions:
+        if extension.sandbox is None and counts[extension.name] > 1:
+            extension.name = f"{extension.name} ({extension.folder.name})"
+        while extension.name in registry.extensions:  # a folder literally named like a label above
+            extension.name = f"{extension.name} ({extension.folder.name})"
         registry.add(extension)
+        report(extension)
     return registry

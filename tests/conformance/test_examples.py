@@ -7,10 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from host.app import create_app
 from host.config import Settings
 from host.extensions.build import build_extension
 from host.extensions.loader import load_extension
 from host.extensions.manifest import read_manifest
+from host.extensions.namespace import HostNamespace
 from host.paths import PROJECT_ROOT, SDK_PATH
 from host.runtime import Runtime
 from host.sandbox import Sandbox
@@ -34,7 +36,7 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 def load(name: str, runtime: Runtime, settings: Settings) -> Sandbox:
     folder = EXAMPLES / name
     build_extension(folder, read_manifest(folder))
-    extension = load_extension(folder, runtime, settings)
+    extension = load_extension(folder, runtime, settings, HostNamespace.of_routes(create_app(settings).routes))
     assert extension.error is None and extension.sandbox is not None, extension.error
     return extension.sandbox
 
