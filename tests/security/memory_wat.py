@@ -43,11 +43,24 @@ def _bytes(text: str) -> str:
     return "".join(f"\\{b:02x}" for b in text.encode())
 
 
+def touch(memory: str, page: str) -> str:
+    """WAT writing a byte every 4 KiB of page number `page` (an i32 expression) of `memory`, so that
+    the page really takes host memory."""
+    stores = "".join(
+        f"(i32.store8 {memory} offset={offset} (i32.mul ({page}) (i32.const {PAGE})) (i32.const 1))"
+        for offset in range(0, PAGE, 4096)
+    )
+    return stores
+
+
 def grow_until_full(memory: str) -> str:
-    """WAT adding to `$n` the pages of memory `memory` after growing it a page at a time until refused."""
+    """WAT adding to `$n` the pages of memory `memory` after growing it a page at a time (each page
+    written) until refused."""
     return f"""
       (block $full (loop $more
-        (br_if $full (i32.eq (memory.grow {memory} (i32.const 1)) (i32.const -1)))
+        (local.set $r (memory.grow {memory} (i32.const 1)))
+        (br_if $full (i32.eq (local.get $r) (i32.const -1)))
+        {touch(memory, "local.get $r")}
         (br $more)))
       (local.set $n (i64.add (local.get $n) (i64.extend_i32_u (memory.size {memory}))))"""
 
@@ -61,13 +74,23 @@ def grow_extra_until_full(index: int) -> str:
       (local.set $n (i64.add (local.get $n) (i64.extend_i32_u (call $size{index}))))"""
 
 
-EXTRA_MODULE = """
+EXTRA_MODULE = f"""
   (core module $Extra
     (memory 1)
-    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+    ;; memory.grow, each new page written
+    (func (export "grow") (param $delta i32) (result i32)
+      (local $old i32) (local $page i32)
+      (local.set $old (memory.grow (local.get $delta)))
+      (if (i32.ne (local.get $old) (i32.const -1))
+        (then
+          (local.set $page (local.get $old))
+          (block $done (loop $each
+            (br_if $done (i32.ge_u (local.get $page) (i32.add (local.get $old) (local.get $delta))))
+            {touch("0", "local.get $page")}
+            (local.set $page (i32.add (local.get $page) (i32.const 1)))
+            (br $each)))))
+      (local.get $old))
     (func (export "size") (result i32) (memory.size)))"""
-
-
 @dataclass
 class Component:
     """A component for the exthost world whose core module `$Main` serves `routes` (path -> WAT body
@@ -137,7 +160,7 @@ class Component:
       (i32.const 16))
     {handlers}
     (func (export "register") (param i32 i32 i32 i32) (result i32)
-      (local $n i64)
+      (local $n i64) (local $r i32)
       {self.register_body}
       (i32.store8 (i32.const 16) (i32.const 0))
       (i32.store (i32.const 20) (i32.const 1024))
@@ -183,6 +206,7 @@ class ExtismModule:
     routes: dict[str, str]
     memories: str = "(memory $m0 1)"
     fields: str = ""
+    imports: str = ""
 
     def wat(self) -> str:
         registration = json.dumps(
@@ -203,6 +227,7 @@ class ExtismModule:
   (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
   (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
   (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+  {self.imports}
   {self.memories}
   {self.fields}
   {_ITOA}

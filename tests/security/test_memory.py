@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from host.runtime import footprint
+from host.capabilities import build_capabilities
+from host.errors import ExtensionLoadError
+from host.extensions.manifest import Scopes
+from host.paths import SDK_PATH
+from host.runtime import Runtime, footprint
+from host.runtime.component import ComponentInstance, build_linker
 from host.runtime.footprint import EXTISM_KERNEL_PAGES, MAX_INSTANCES, MAX_TABLE_ELEMENTS, TABLE_ELEMENT_BYTES
 from tests.security.memory_wat import (
     EXTRA_MODULE,
@@ -26,7 +32,7 @@ from tests.security.memory_wat import (
     grow_extra_until_full,
     grow_until_full,
 )
-from tests.support import ADMIN, write_extension
+from tests.support import ADMIN, make_settings, write_extension
 
 HostFactory = Callable[..., AbstractContextManager[TestClient]]
 
@@ -170,11 +176,28 @@ def test_nested_components_are_counted(extensions_dir: Path, wasm_host: HostFact
         assert listed(client)["nested"]["status"] == "ready"
 
 
-def test_a_component_may_create_exactly_what_it_declares(extensions_dir: Path, wasm_host: HostFactory) -> None:
-    """The store limits are the counts read at load: one instance more than counted cannot be made."""
-    budget = footprint.component_budget(footprint.component(multi_memory("x", 2, 3).wasm()), LIMIT)
-    assert (budget.memories, budget.tables, budget.instances) == (5, 1, 4)
-    assert budget.bound <= LIMIT
+def test_a_store_admits_no_more_than_was_counted(tmp_path: Path) -> None:
+    """The store limits are the counts read at load: had the analysis counted one memory, table or
+    instance too few, the instance could not be made (refused at load, never let through)."""
+    settings = make_settings(tmp_path, extensions_sandbox_memory=LIMIT_MB)
+    runtime = Runtime(settings, SDK_PATH)
+    try:
+        wasm = multi_memory("counted", 2, 3).wasm()
+        budget = footprint.component_budget(footprint.component(wasm), LIMIT)
+        assert (budget.memories, budget.tables, budget.instances) == (5, 1, 4)
+        assert budget.bound <= LIMIT
+        component = runtime.engine.component(wasm)
+        linker = build_linker(runtime.engine, build_capabilities("counted", Scopes(), settings))
+        ComponentInstance(runtime.engine, component, linker, "counted", budget)
+        for fewer, what in (
+            (replace(budget, memories=4), "memory count"),
+            (replace(budget, tables=0), "table count"),
+            (replace(budget, instances=3), "instance count"),
+        ):
+            with pytest.raises(ExtensionLoadError, match=f"cannot instantiate the component: .*{what} too high"):
+                ComponentInstance(runtime.engine, component, linker, "counted", fewer)
+    finally:
+        runtime.close()
 
 
 IMPORTED_MODULE = f"""
@@ -317,6 +340,36 @@ def test_extism_table_cannot_grow_past_its_maximum(extensions_dir: Path, wasm_ho
     with wasm_host() as client:
         assert body(client, "/table/huge") == 0
         assert body(client, "/table/fill") == 1  # 4097 > 1000: refused too
+        assert_host_up(client)
+
+
+# a well-formed var_set("k", "v"): it would succeed with vars enabled
+VAR_SET = """
+  (call $var_set
+    (call $one_byte (i32.const 107))
+    (call $one_byte (i32.const 118)))
+  (local.set $n (i64.const 2))"""
+ONE_BYTE = """
+  (func $one_byte (param $byte i32) (result i64)
+    (local $block i64)
+    (local.set $block (call $alloc (i64.const 1)))
+    (call $store_u8 (local.get $block) (local.get $byte))
+    (local.get $block))"""
+
+
+def test_extism_vars_are_disabled(extensions_dir: Path, wasm_host: HostFactory) -> None:
+    """Extism keeps vars in host memory, outside the plugin's memories: not part of the ABI, refused."""
+    plugin = ExtismModule(
+        {"/var": VAR_SET, "/ok": OK},
+        imports='(import "extism:host/env" "var_set" (func $var_set (param i64 i64)))',
+        fields=ONE_BYTE,
+    )
+    write_wasm(extensions_dir, "vars", plugin.wasm())
+    with wasm_host() as client:
+        response = client.get("/vars/var")
+        assert response.status_code == 500
+        assert error_of(response)["extensions"] == {"code": "EXTENSION_FAILED"}
+        assert body(client, "/vars/ok") == 1
         assert_host_up(client)
 
 
