@@ -61,7 +61,7 @@ def limits_from(settings: Settings) -> Limits:
 
 
 def read_artifact(name: str, path: Path, cap: int, setting: str) -> bytes:
-    """The artifact's bytes, refused when larger than `cap` (read no further than that)."""
+    """The artifact's bytes, refused when larger than `cap` (read at most one byte past it)."""
     try:
         with path.open("rb") as f:
             data = f.read(cap + 1)
