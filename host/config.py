@@ -67,7 +67,15 @@ class Settings(BaseSettings):
     )
     query_limit_default: int = Field(100, ge=-1, description="items per page when a query sets no limit")
 
-    extensions_sandbox_memory: int = Field(100, gt=0, description="MB of linear memory per instance")
+    extensions_sandbox_memory: int = Field(
+        100, gt=0, description="MB one instance may allocate: all its linear memories and tables together"
+    )
+    extensions_max_source_bytes: int = Field(
+        4 * 1024 * 1024, gt=0, description="bytes of the largest .js/.py extension artifact loaded"
+    )
+    extensions_max_wasm_bytes: int = Field(
+        64 * 1024 * 1024, gt=0, description="bytes of the largest .wasm extension artifact loaded"
+    )
     extensions_sandbox_timeout: int = Field(1000, gt=0, description="ms of guest execution per call")
     extensions_sandbox_wall_timeout: int = Field(
         30_000, gt=0, description="ms a call may take in all, sleeping and requests included"

@@ -19,9 +19,10 @@ from wasmtime import component as cm
 from wasmtime.component._enter import enter_wasm
 
 from host.capabilities import CallContext, CapabilitySet
-from host.errors import CapabilityDenied, ExtensionFailed
+from host.errors import CapabilityDenied, ExtensionFailed, ExtensionLoadError
 from host.runtime.engine import Engine
-from host.runtime.faults import translate_engine_error, translate_guest_error
+from host.runtime.faults import first_line, translate_engine_error, translate_guest_error
+from host.runtime.footprint import StoreBudget
 from host.types import RegisterContext
 
 API_INTERFACE = "exthost:extension/api@0.1.0"
@@ -130,14 +131,25 @@ class ComponentInstance:
         component: cm.Component,
         linker: cm.Linker,
         name: str,
-        memory_bytes: int,
+        budget: StoreBudget,
     ) -> None:
         self.name = name
         self.store = wasmtime.Store(engine.wasm)
         self.store.set_wasi(wasmtime.WasiConfig())
-        self.store.set_limits(memory_size=memory_bytes, instances=64, tables=64, memories=64)
+        # exactly the memories, tables and instances the component declares (footprint.py): together
+        # they can never hold more than `budget.bound` bytes, whatever the guest grows
+        self.store.set_limits(
+            memory_size=budget.memory_size,
+            table_elements=budget.table_elements,
+            instances=budget.instances,
+            tables=budget.tables,
+            memories=budget.memories,
+        )
         self.store.set_epoch_deadline(1 << 40)
-        instance = linker.instantiate(self.store, component)
+        try:
+            instance = linker.instantiate(self.store, component)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            raise ExtensionLoadError(name, f"cannot instantiate the component: {first_line(str(exc))}") from None
         guest = instance.get_export_index(self.store, GUEST_INTERFACE)
         if guest is None:
             raise ExtensionFailed(name, f"the component does not export {GUEST_INTERFACE}")

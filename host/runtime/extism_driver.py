@@ -10,7 +10,8 @@ speaking the exthost Extism ABI (docs/languages.md, "The Extism ABI"):
   then the value) or 1 (err, then the message): errors travel in-band, a guest
   can catch them.
 
-Limits: `memory.max_pages` from the memory limit; guest time is enforced by a
+Limits: `memory.max_pages` from the memory limit and the module's own memories and
+tables (`footprint.extism_budget`: all of them together); guest time is enforced by a
 watchdog that cancels the call (time spent in host functions does not count,
 as with components); the wall-clock time limit is the manifest's `timeout_ms`.
 """
@@ -29,6 +30,7 @@ import extism
 
 from host.capabilities import CallContext, CapabilitySet
 from host.errors import CapabilityDenied, ExtensionFailed, ExtensionLoadError
+from host.runtime import footprint
 from host.runtime.faults import translate_extism_error, translate_guest_error
 from host.types import RegisterContext
 
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
     from host.runtime.loader import Runtime
 
 NAMESPACE = "directus:api"
-PAGE = 64 * 1024
 WATCH_INTERVAL_S = 0.005
 OK, ERR = b"\x00", b"\x01"
 
@@ -215,14 +216,23 @@ class ExtismInstance:
         return ""
 
 
-def extism_factory(runtime: Runtime, name: str, artifact: Path, capabilities: CapabilitySet) -> Any:
+def extism_factory(runtime: Runtime, name: str, filename: str, wasm: bytes, capabilities: CapabilitySet) -> Any:
     """Compile the plugin once; return a factory of `ExtismInstance`s."""
     _configure_cache(runtime.settings.cache_path)
     limits = runtime.limits
-    wasm = artifact.read_bytes()
+    try:
+        budget = footprint.extism_budget(footprint.core_module(wasm), limits.memory_bytes)
+    except footprint.MalformedArtifact as exc:
+        raise ExtensionLoadError(name, f"{filename} is not a usable Extism plugin: {exc}") from None
+    except footprint.ArtifactRefused as exc:
+        limit = runtime.settings.extensions_sandbox_memory
+        raise ExtensionLoadError(
+            name, f"{filename} cannot run within EXTENSIONS_SANDBOX_MEMORY ({limit} MB): {exc}"
+        ) from None
     manifest = {
         "wasm": [{"data": wasm}],
-        "memory": {"max_pages": max(1, limits.memory_bytes // PAGE)},
+        # the growth of all the plugin's memories together; vars (host memory) are not part of the ABI
+        "memory": {"max_pages": budget.max_pages, "max_var_bytes": 0},
         "timeout_ms": limits.wall_timeout_ms,
     }
     try:
@@ -230,7 +240,7 @@ def extism_factory(runtime: Runtime, name: str, artifact: Path, capabilities: Ca
         wasi = b"wasi_snapshot_preview1" in wasm
         compiled = extism.extism.CompiledPlugin(manifest, wasi=wasi, functions=_functions())
     except extism.Error as exc:
-        raise ExtensionLoadError(name, f"{artifact.name} is not a usable Extism plugin: {exc}") from None
+        raise ExtensionLoadError(name, f"{filename} is not a usable Extism plugin: {exc}") from None
 
     def factory() -> ExtismInstance:
         return ExtismInstance(compiled, name, capabilities)

@@ -29,6 +29,11 @@ def _last_line(message: str) -> str:
     return lines[-1] if lines else "unknown error"
 
 
+def first_line(message: str) -> str:
+    """The first non-empty line of an engine message (the rest is a backtrace)."""
+    return next((line.strip() for line in message.splitlines() if line.strip()), "unknown error")
+
+
 def translate_engine_error(extension: str, error: BaseException, timeout_ms: int) -> ExtensionFault:
     """A trap or engine error: the instance that raised it must not be used again."""
     text = str(error)

@@ -13,8 +13,10 @@ from wasmtime import component as cm
 from host.capabilities import CapabilitySet
 from host.config import Settings
 from host.errors import ExtensionLoadError
+from host.runtime import footprint
 from host.runtime.component import ComponentInstance, build_linker
 from host.runtime.engine import Engine, EngineSettings
+from host.runtime.footprint import ArtifactRefused, Footprint, StoreBudget
 from host.runtime.pool import PooledSandbox
 from host.sandbox import Limits
 from host.types import ExtensionKind, RegisterContext
@@ -59,6 +61,25 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
+def read_artifact(name: str, path: Path, cap: int, setting: str) -> bytes:
+    """The artifact's bytes, refused when larger than `cap` (read at most one byte past it)."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(cap + 1)
+    except OSError as exc:
+        raise ExtensionLoadError(name, f"cannot read {path.name}: {exc}") from None
+    if len(data) > cap:
+        size = path.stat().st_size
+        raise ExtensionLoadError(
+            name, f"{path.name} is {size} bytes, larger than the {cap} bytes {setting} allows"
+        )
+    return data
+
+
+def _refused(name: str, what: str, reason: ArtifactRefused, limit_mb: int) -> ExtensionLoadError:
+    return ExtensionLoadError(name, f"{what} cannot run within EXTENSIONS_SANDBOX_MEMORY ({limit_mb} MB): {reason}")
+
+
 class Runtime:
     """The engine, and the prebuilt language runtimes compiled once and shared."""
 
@@ -67,10 +88,10 @@ class Runtime:
         self.sdk_path = sdk_path
         self.engine = Engine(EngineSettings(), settings.cache_path)
         self.limits = limits_from(settings)
-        self._components: dict[Path, cm.Component] = {}
+        self._components: dict[Path, tuple[cm.Component, Footprint]] = {}
         self._lock = threading.Lock()
 
-    def runtime_component(self, kind: RuntimeKind) -> cm.Component:
+    def runtime_component(self, kind: RuntimeKind) -> tuple[cm.Component, Footprint]:
         paths = {
             RuntimeKind.js: self.sdk_path / "js" / "dist" / "runtime.wasm",
             RuntimeKind.python: self.sdk_path / "python" / "dist" / "runtime.wasm",
@@ -80,16 +101,29 @@ class Runtime:
             raise ExtensionLoadError(
                 kind.value, f"the {kind.value} runtime component {path} is not built (run `make build`)"
             )
-        return self._compile(path)
+        return self._compile(path, None)
 
-    def _compile(self, path: Path) -> cm.Component:
+    def _compile(self, path: Path, wasm: bytes | None) -> tuple[cm.Component, Footprint]:
+        """Compile a component (once per path) and read its footprint."""
         with self._lock:
             if path not in self._components:
+                data = path.read_bytes() if wasm is None else wasm
                 try:
-                    self._components[path] = self.engine.component(path.read_bytes())
+                    compiled = self.engine.component(data)
                 except WasmtimeError as exc:
                     raise ExtensionLoadError(path.name, f"{path.name} is not a valid component: {exc}") from None
+                try:
+                    found = footprint.component(data)
+                except ArtifactRefused as exc:
+                    raise ExtensionLoadError(path.name, f"{path.name} cannot be analysed: {exc}") from None
+                self._components[path] = (compiled, found)
             return self._components[path]
+
+    def store_budget(self, name: str, what: str, found: Footprint) -> StoreBudget:
+        try:
+            return footprint.component_budget(found, self.limits.memory_bytes)
+        except ArtifactRefused as exc:
+            raise _refused(name, what, exc, self.settings.extensions_sandbox_memory) from None
 
     def open(
         self,
@@ -103,26 +137,32 @@ class Runtime:
         """`single_use`: every call runs in a fresh instance (see `Limits.single_use`)."""
         runtime = detect_runtime(artifact)
         context = RegisterContext(kind=kind, name=name)
+        if runtime in (RuntimeKind.js, RuntimeKind.python):
+            cap, setting = self.settings.extensions_max_source_bytes, "EXTENSIONS_MAX_SOURCE_BYTES"
+        else:
+            cap, setting = self.settings.extensions_max_wasm_bytes, "EXTENSIONS_MAX_WASM_BYTES"
+        data = read_artifact(name, artifact, cap, setting)
         if runtime is RuntimeKind.extism:
             from host.runtime.extism_driver import extism_factory
 
-            factory = extism_factory(self, name, artifact, capabilities)
+            factory = extism_factory(self, name, artifact.name, data, capabilities)
             source = ""
         else:
             if runtime is RuntimeKind.component:
-                component = self._compile(artifact)
+                component, found = self._compile(artifact, data)
+                budget = self.store_budget(name, artifact.name, found)
                 source = ""
             else:
-                component = self.runtime_component(runtime)
+                component, found = self.runtime_component(runtime)
+                budget = self.store_budget(name, f"the {runtime.value} runtime", found)
                 try:
-                    source = artifact.read_text(encoding="utf-8")
+                    source = data.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise ExtensionLoadError(name, f"{artifact.name} is not UTF-8 text: {exc}") from None
             linker = build_linker(self.engine, capabilities)
-            memory = self.limits.memory_bytes
 
             def factory() -> ComponentInstance:
-                return ComponentInstance(self.engine, component, linker, name, memory)
+                return ComponentInstance(self.engine, component, linker, name, budget)
 
         return PooledSandbox(
             name,
