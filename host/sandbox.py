@@ -30,6 +30,9 @@ class Limits:
     wall_timeout_ms: int
     pool_size: int
     quarantine_after: int
+    json_depth: int = 100
+    """`MAX_JSON_DEPTH`: how deeply what a call returns may nest (an endpoint's body, a
+    filter's payload, an operation's value)."""
 
 
 class Sandbox(Protocol):
