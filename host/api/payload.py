@@ -9,6 +9,8 @@ the endpoint dispatcher, the host's routes and the 404 of an unknown route alike
 - a body without a length (`Transfer-Encoding: chunked`) is counted as it streams
   in: the `receive` the application reads from raises `ContentTooLarge` with the
   first chunk past the limit, and the one error handler renders it as the same 413;
+  an answer given before a chunked body ended (that 413, a 401, a 404) closes the
+  connection, so the rest is never read;
 - a URL path holding a NUL character (`%00`) is a 400: no database key can hold it.
 
 The answers are rendered by `host.api.errors`, like every other error.
@@ -61,24 +63,27 @@ class PayloadLimitMiddleware:
             if not chunked:  # the server delivers no more than Content-Length
                 await self.app(scope, receive, send)
                 return
-        await self._counted(scope, receive, send, limit)
+        await self._counted(scope, receive, send, limit, chunked)
 
-    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int, chunked: bool) -> None:
         received = 0
-        exceeded = False
+        exceeded = complete = False
 
         async def counting_receive() -> Message:
-            nonlocal received, exceeded
+            nonlocal received, exceeded, complete
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     exceeded = True
                     raise too_large(limit)
+                complete = not message.get("more_body", False)
             return message
 
         async def closing_send(message: Message) -> None:
-            if exceeded and message["type"] == "http.response.start":  # the rest of the body is never read
+            # a chunked body the answer did not wait for (refused, or never read): end the connection,
+            # rather than read and drop whatever the client goes on sending
+            if message["type"] == "http.response.start" and (exceeded or (chunked and not complete)):
                 message = {**message, "headers": [*message.get("headers", []), _CLOSE]}
             await send(message)
 
