@@ -111,9 +111,9 @@ class PooledSandbox:
             raise ExtensionFailed(self._name, f"arguments cannot be sent as JSON: {exc}") from None
         async with self._slots:
             text = await asyncio.get_running_loop().run_in_executor(_workers, self.call_sync, handler, args_json)
-        return UNDEFINED if text == "" else self.decode_output(text)
+        return UNDEFINED if text == "" else self._decode_output(text)
 
-    def decode_output(self, text: str) -> Json:
+    def _decode_output(self, text: str) -> Json:
         """What a call returned, read by the host's one JSON decoder (`MAX_JSON_DEPTH`, numbers,
         encoding). A refusal is a 400 naming the extension; the instance is sound and kept."""
         envelope = 1 if self._registration.kind is ExtensionKind.endpoint else 0  # {status, body, headers}
