@@ -6,15 +6,18 @@ from fastapi import FastAPI
 
 from host.api import endpoints, extensions, flows, items, operations, server
 from host.api.errors import install_error_handlers
+from host.api.payload import PayloadLimitMiddleware
 from host.config import Settings
 from host.lifespan import lifespan
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="exthost", lifespan=lifespan)
-    app.state.settings = settings or Settings()
+    app.state.settings = settings = settings or Settings()
     install_error_handlers(app)
     app.add_middleware(endpoints.EndpointMiddleware)  # /<endpoint-id>/... straight to the extension
+    # added last, so outermost: MAX_PAYLOAD_SIZE holds for extensions, host routes and unknown routes alike
+    app.add_middleware(PayloadLimitMiddleware, max_bytes=settings.max_payload_size)
     app.include_router(server.router)
     app.include_router(extensions.router)
     app.include_router(items.router)

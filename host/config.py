@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -49,6 +51,24 @@ def parse_user_tokens(value: object) -> object:
     return tokens
 
 
+_BYTE_UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
+_BYTE_SIZE = re.compile(r"^\+?(\d+(?:\.\d+)?) *(b|kb|mb|gb|tb|pb)?$", re.IGNORECASE)
+
+
+def parse_byte_size(value: object, name: str) -> int:
+    """A size as Directus reads it (the `bytes` npm package): a number of bytes, or `500kb`,
+    `1mb`, `1.5gb`, ... (units of 1024, case-insensitive, floored). Anything else is refused."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _BYTE_SIZE.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{name} {value!r} is not a size: use a number of bytes or e.g. 500kb, 1mb, 2gb")
+    size = math.floor(float(match.group(1)) * _BYTE_UNITS[(match.group(2) or "b").lower()])
+    if size >= 2**63:
+        raise ValueError(f"{name} {value!r} is too large")
+    return size
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
@@ -66,6 +86,12 @@ class Settings(BaseSettings):
         default_factory=dict, description='JSON {role: {collection or "*": [read|create|update|delete|*]}}'
     )
     query_limit_default: int = Field(100, ge=-1, description="items per page when a query sets no limit")
+    max_payload_size: int = Field(
+        1 << 20, description="largest request body, Directus format (1mb, 500kb, bytes); 413 beyond it"
+    )
+    max_json_depth: int = Field(
+        100, ge=1, le=500, description="deepest nesting of JSON in a body, query parameter or guest output"
+    )
 
     extensions_sandbox_memory: int = Field(
         100, gt=0, description="MB one instance may allocate: all its linear memories and tables together"
@@ -121,6 +147,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("max_payload_size", mode="before")
+    @classmethod
+    def _byte_size(cls, value: object) -> object:
+        return parse_byte_size(value, "MAX_PAYLOAD_SIZE")
 
     @field_validator("user_tokens", mode="before")
     @classmethod

@@ -25,6 +25,15 @@ class InvalidQuery(ExthostError):
     code = "INVALID_QUERY"
 
 
+class InvalidExtensionOutput(InvalidPayload):
+    """An extension returned JSON the host will not take (nested deeper than `MAX_JSON_DEPTH`, ...).
+    Not a fault: the instance is sound and is kept."""
+
+    def __init__(self, extension: str, message: str) -> None:
+        super().__init__(message)
+        self.extension = extension
+
+
 class RecordNotUnique(InvalidPayload):
     """An item whose primary key is already taken in its collection."""
 
@@ -56,6 +65,13 @@ class NotFound(ExthostError):
 
 class RouteNotFound(NotFound):
     code = "ROUTE_NOT_FOUND"
+
+
+class ContentTooLarge(ExthostError):
+    """A request body larger than `MAX_PAYLOAD_SIZE`."""
+
+    status = 413
+    code = "CONTENT_TOO_LARGE"
 
 
 class ExtensionError(ExthostError):

@@ -33,6 +33,9 @@ class Limits:
     single_use: bool = False
     """Each instance serves one call, then is dropped (nothing a call leaves in the
     guest's globals reaches a later call); the next one is made in the background."""
+    json_depth: int = 100
+    """`MAX_JSON_DEPTH`: how deeply what a call returns may nest (an endpoint's body, a
+    filter's payload, an operation's value)."""
 
 
 class Sandbox(Protocol):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from host.api.body import read_json
 from host.auth import require_admin
 from host.errors import InvalidPayload
 from host.extensions.registry import ExtensionRegistry
@@ -33,9 +34,14 @@ class ExtensionUpdate(BaseModel):
 
 
 @router.patch("/{name:path}")
-async def update_extension(name: str, update: ExtensionUpdate, request: Request) -> dict[str, Any]:
+async def update_extension(name: str, request: Request) -> dict[str, Any]:
     """Re-enable a quarantined extension with `{"meta": {"enabled": true}}` (Directus's shape),
     or stop calling it with `false`."""
+    try:
+        update = ExtensionUpdate.model_validate(await read_json(request))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        raise InvalidPayload(f"Invalid payload. {problems}") from None
     extension = registry_of(request).get(name)
     if extension.sandbox is None:
         raise InvalidPayload(f'Extension "{name}" is not loaded: {extension.error}')

@@ -3,18 +3,19 @@ manual triggers `GET|POST /flows/trigger/{id}`."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
 
+from host.api.body import read_body, read_json
 from host.auth import accountability_of, require_admin
-from host.errors import InvalidPayload, InvalidQuery, NotFound
+from host.errors import InvalidPayload, NotFound
 from host.flows.manager import FlowManager
 from host.flows.query import Query, parse_query
 from host.flows.service import FlowService
 from host.flows.triggers.webhook import WebhookCall
+from host.numbers import query_integer
 from host.redaction import guest_headers, guest_query
 from host.types import Accountability, Json
 
@@ -36,17 +37,8 @@ def query_of(request: Request) -> Query:
     params: dict[str, list[str]] = {}
     for name, value in request.query_params.multi_items():
         params.setdefault(name, []).append(value)
-    return parse_query(params, request.app.state.settings.query_limit_default)
-
-
-async def json_body(request: Request) -> Json:
-    raw = await request.body()
-    if not raw.strip():
-        raise InvalidPayload("Invalid payload. The request has no JSON body")
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidPayload(f"Invalid payload. The body is not valid JSON: {exc}") from None
+    settings = request.app.state.settings
+    return parse_query(params, settings.query_limit_default, settings.max_json_depth)
 
 
 def batch_update(body: Json) -> tuple[list[str], Json] | list[Json]:
@@ -87,13 +79,7 @@ def result_response(value: Json) -> Response:
 
 
 async def _trigger(flow_id: str, request: Request) -> Response:
-    raw = await request.body()
-    body: Json = None
-    if raw.strip():
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            body = raw.decode("utf-8", errors="replace")
+    body = await read_body(request)
     call = WebhookCall(  # no credential reaches `$trigger` (host/redaction.py)
         method=request.method,
         path=request.url.path,
@@ -128,7 +114,7 @@ async def list_flows(request: Request) -> dict[str, Any]:
 
 @router.post("")
 async def create_flows(request: Request, who: Accountability = Admin) -> dict[str, Any]:
-    body = await json_body(request)
+    body = await read_json(request)
     service = service_of(request)
     many = isinstance(body, list)
     ids = await service.create_flows(body if many else [body], who, many)
@@ -141,7 +127,7 @@ async def create_flows(request: Request, who: Accountability = Admin) -> dict[st
 @router.patch("", dependencies=[Admin])
 async def update_flows(request: Request) -> dict[str, Any]:
     service = service_of(request)
-    parsed = batch_update(await json_body(request))
+    parsed = batch_update(await read_json(request))
     if isinstance(parsed, tuple):
         ids = await service.update_flows(*parsed)
     else:
@@ -154,7 +140,7 @@ async def update_flows(request: Request) -> dict[str, Any]:
 
 @router.delete("", dependencies=[Admin], status_code=204)
 async def delete_flows(request: Request) -> Response:
-    await service_of(request).delete_flows(batch_keys(await json_body(request)))
+    await service_of(request).delete_flows(batch_keys(await read_json(request)))
     return Response(status_code=204)
 
 
@@ -163,12 +149,9 @@ async def flow_runs(flow_id: str, request: Request) -> dict[str, Any]:
     """The run log of a flow, newest first (`limit`, `offset`)."""
     if manager_of(request).lookup(flow_id) is None:
         raise NotFound(f'Flow "{flow_id}" not found')
-    try:
-        limit = int(request.query_params.get("limit", "100"))
-        offset = int(request.query_params.get("offset", "0"))
-    except ValueError:
-        raise InvalidQuery('"limit" and "offset" must be integers') from None
-    return {"data": await manager_of(request).runlog.runs(flow_id, limit, max(0, offset))}
+    limit = query_integer(request.query_params.get("limit", "100"), "limit", minimum=-1)
+    offset = query_integer(request.query_params.get("offset", "0"), "offset", minimum=0)
+    return {"data": await manager_of(request).runlog.runs(flow_id, limit, offset)}
 
 
 @router.get("/{flow_id}", dependencies=[Admin])
@@ -179,7 +162,7 @@ async def read_flow(flow_id: str, request: Request) -> dict[str, Any]:
 @router.patch("/{flow_id}", dependencies=[Admin])
 async def update_flow(flow_id: str, request: Request) -> dict[str, Any]:
     service = service_of(request)
-    await service.update_flows([flow_id], await json_body(request))
+    await service.update_flows([flow_id], await read_json(request))
     return {"data": await service.read_flow(flow_id, query_of(request))}
 
 

@@ -9,13 +9,13 @@ of objects; `PATCH /items/{collection}` and `DELETE /items/{collection}` take
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
+from host.api.body import read_json
 from host.auth import require_user
 from host.config import Settings
 from host.errors import InvalidPayload
@@ -42,31 +42,13 @@ def _service(request: Request) -> ItemsService:
 
 def _query(request: Request) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
-    return query_from_params(request.query_params.multi_items(), settings.query_limit_default)
+    return query_from_params(request.query_params.multi_items(), settings.query_limit_default, settings.max_json_depth)
 
 
 def _fields(request: Request) -> list[str]:
     """The `fields` of a write's answer (all unless the query string asks for fewer)."""
     fields = Query.from_json({"fields": _query(request).get("fields", ["*"])}).fields
     return list(fields)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-async def _body(request: Request) -> Json:
-    raw = await request.body()
-    if not raw.strip():
-        raise InvalidPayload("The request body is empty: expected JSON")
-    try:
-        return json.loads(raw, parse_constant=_refuse_constant)
-    except UnicodeDecodeError:
-        raise InvalidPayload("The request body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidPayload(f"Invalid JSON body: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    except ValueError as exc:
-        raise InvalidPayload(f"Invalid JSON body: {exc}") from None
 
 
 def _keys(value: Json) -> list[str]:
@@ -103,7 +85,7 @@ async def read_item(collection: str, key: str, request: Request) -> JSONResponse
 @router.post("/{collection}")
 async def create_items(collection: str, request: Request) -> JSONResponse:
     who = _who(request, collection, "create")
-    body = await _body(request)
+    body = await read_json(request)
     fields = _fields(request)
     service = _service(request)
     if isinstance(body, list):
@@ -117,7 +99,7 @@ async def create_items(collection: str, request: Request) -> JSONResponse:
 @router.patch("/{collection}")
 async def update_items(collection: str, request: Request) -> JSONResponse:
     who = _who(request, collection, "update")
-    body = await _body(request)
+    body = await read_json(request)
     if not isinstance(body, dict) or "data" not in body:
         raise InvalidPayload('Expected {"keys": [...], "data": {...}}')
     fields = _fields(request)
@@ -128,7 +110,7 @@ async def update_items(collection: str, request: Request) -> JSONResponse:
 @router.patch("/{collection}/{key}")
 async def update_item(collection: str, key: str, request: Request) -> JSONResponse:
     who = _who(request, collection, "update")
-    body = await _body(request)
+    body = await read_json(request)
     fields = _fields(request)
     return _data(project(await _service(request).update_one(collection, key_of(key), body, who), fields))
 
@@ -136,7 +118,7 @@ async def update_item(collection: str, key: str, request: Request) -> JSONRespon
 @router.delete("/{collection}", status_code=204)
 async def delete_items(collection: str, request: Request) -> Response:
     who = _who(request, collection, "delete")
-    await _service(request).delete_many(collection, _keys(await _body(request)), who)
+    await _service(request).delete_many(collection, _keys(await read_json(request)), who)
     return Response(status_code=204)
 
 

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from host.api.body import read_json
 from host.api.flows import (
     batch_keys,
     batch_update,
-    json_body,
     listing,
     manager_of,
     query_of,
@@ -33,7 +33,7 @@ async def list_operations(request: Request) -> dict[str, Any]:
 
 @router.post("")
 async def create_operations(request: Request, who: Accountability = Admin) -> dict[str, Any]:
-    body = await json_body(request)
+    body = await read_json(request)
     service = service_of(request)
     many = isinstance(body, list)
     ids = await service.create_operations(body if many else [body], who, many)
@@ -46,7 +46,7 @@ async def create_operations(request: Request, who: Accountability = Admin) -> di
 @router.patch("", dependencies=[Admin])
 async def update_operations(request: Request) -> dict[str, Any]:
     service = service_of(request)
-    parsed = batch_update(await json_body(request))
+    parsed = batch_update(await read_json(request))
     if isinstance(parsed, tuple):
         ids = await service.update_operations(*parsed)
     else:
@@ -59,7 +59,7 @@ async def update_operations(request: Request) -> dict[str, Any]:
 
 @router.delete("", dependencies=[Admin], status_code=204)
 async def delete_operations(request: Request) -> Response:
-    await service_of(request).delete_operations(batch_keys(await json_body(request)))
+    await service_of(request).delete_operations(batch_keys(await read_json(request)))
     return Response(status_code=204)
 
 
@@ -71,8 +71,7 @@ async def read_operation(operation_id: str, request: Request) -> dict[str, Any]:
 @router.post("/{operation_id}")
 async def trigger_operation(operation_id: str, request: Request, who: Accountability = Admin) -> Response:
     """Run the operation's flow from this operation; the body is `$trigger`; returns `$last`."""
-    raw = await request.body()
-    body = await json_body(request) if raw.strip() else None
+    body = await read_json(request, required=False)
     result = await manager_of(request).run_from_operation(operation_id, body, who)
     return result_response(result.last)
 
@@ -80,7 +79,7 @@ async def trigger_operation(operation_id: str, request: Request, who: Accountabi
 @router.patch("/{operation_id}", dependencies=[Admin])
 async def update_operation(operation_id: str, request: Request) -> dict[str, Any]:
     service = service_of(request)
-    await service.update_operations([operation_id], await json_body(request))
+    await service.update_operations([operation_id], await read_json(request))
     return {"data": await service.read_operation(operation_id, query_of(request))}
 
 

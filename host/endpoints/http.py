@@ -10,32 +10,16 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from host.errors import ExtensionFailed, InvalidPayload
+from host.api.body import read_body
+from host.errors import ExtensionFailed
 from host.redaction import guest_headers, guest_query
 from host.types import Accountability, EndpointRequest, EndpointResponse, HttpMethod, Json, Undefined
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _FORBIDDEN_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
                                 "x-content-type-options"})
 
 
-async def read_body(request: Request) -> Json:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidPayload(f"request body is larger than {MAX_BODY_BYTES} bytes")
-    if not raw:
-        return None
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidPayload(f"request body is not valid JSON: {exc}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidPayload("request body is neither JSON nor UTF-8 text") from None
 
 
 async def endpoint_request(

@@ -8,6 +8,7 @@ naming a malformed rule; `failures()` lists the rules a value does not meet.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -22,8 +23,13 @@ class FilterError(ValueError):
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond a double's range compares as an infinity
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
         try:
             return float(value)

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -143,6 +143,8 @@ class FlowUpdate(_Input):
 
 
 _KEY_PATTERN = r"^[A-Za-z0-9_-]+$"
+Position = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+"""A 32-bit integer, as its column stores it."""
 
 
 class OperationCreate(_Input):
@@ -151,8 +153,8 @@ class OperationCreate(_Input):
     key: str = Field(min_length=1, max_length=255, pattern=_KEY_PATTERN)
     type: str = Field(min_length=1)
     flow: str = Field(min_length=1)
-    position_x: int = 0
-    position_y: int = 0
+    position_x: Position = 0
+    position_y: Position = 0
     options: dict[str, Any] | None = None
     resolve: str | None = None
     reject: str | None = None
@@ -163,8 +165,8 @@ class OperationUpdate(_Input):
     key: str | None = Field(None, min_length=1, max_length=255, pattern=_KEY_PATTERN)
     type: str | None = Field(None, min_length=1)
     flow: str | None = None
-    position_x: int | None = None
-    position_y: int | None = None
+    position_x: Position | None = None
+    position_y: Position | None = None
     options: dict[str, Any] | None = None
     resolve: str | None = None
     reject: str | None = None

@@ -12,6 +12,8 @@ from typing import Any
 
 from host.errors import InvalidQuery
 from host.flows import filters
+from host.jsontext import JsonRefused, loads
+from host.numbers import query_integer
 from host.types import Json
 
 Row = dict[str, Json]
@@ -41,23 +43,22 @@ def _values(params: Mapping[str, Sequence[str]], name: str) -> list[str]:
     return out
 
 
-def _int(params: Mapping[str, Sequence[str]], name: str) -> int | None:
+def _int(params: Mapping[str, Sequence[str]], name: str, minimum: int) -> int | None:
     values = params.get(name)
     if not values:
         return None
-    try:
-        return int(values[-1])
-    except ValueError:
-        raise InvalidQuery(f'"{name}" must be an integer') from None
+    return query_integer(values[-1], name, minimum=minimum)
 
 
-def _bracket_filter(params: Mapping[str, Sequence[str]]) -> dict[str, Json]:
+def _bracket_filter(params: Mapping[str, Sequence[str]], max_depth: int) -> dict[str, Json]:
     rules: dict[str, Json] = {}
     for name, values in params.items():
         match = _BRACKET.match(name)
         if not match or match.group(1) != "filter":
             continue
         path = re.findall(r"\[([^\]]*)\]", match.group(2))
+        if len(path) > max_depth:
+            raise InvalidQuery(f'Invalid query. "filter" is nested deeper than MAX_JSON_DEPTH ({max_depth} levels)')
         node = rules
         for part in path[:-1]:
             node = node.setdefault(part, {})
@@ -68,20 +69,25 @@ def _bracket_filter(params: Mapping[str, Sequence[str]]) -> dict[str, Json]:
     return rules
 
 
-def parse_query(params: Mapping[str, Sequence[str]], default_limit: int = 100) -> Query:
+def parse_query(params: Mapping[str, Sequence[str]], default_limit: int, max_depth: int) -> Query:
+    """The query a query string asks for. A filter nested deeper than `max_depth` (`MAX_JSON_DEPTH`)
+    is refused; so are `limit`, `offset` and `page` that are not integers the database can take."""
     query = Query(limit=default_limit)
     fields = _values(params, "fields")
+    for spec in fields:
+        if spec.count(".") >= max_depth:
+            raise InvalidQuery(f'Invalid query. "fields" is nested deeper than MAX_JSON_DEPTH ({max_depth} levels)')
     if fields:
         query.fields = fields
     raw_filter = params.get("filter")
     if raw_filter:
         try:
-            parsed = json.loads(raw_filter[-1])
-        except json.JSONDecodeError as exc:
-            raise InvalidQuery(f'"filter" is not valid JSON: {exc.msg}') from None
+            parsed = loads(raw_filter[-1], max_depth)
+        except JsonRefused as exc:
+            raise InvalidQuery(f'Invalid query. "filter" {exc.reason}') from None
         query.filter = parsed
     else:
-        query.filter = _bracket_filter(params) or None
+        query.filter = _bracket_filter(params, max_depth) or None
     if query.filter is not None:
         try:
             filters.check(query.filter)
@@ -90,17 +96,15 @@ def parse_query(params: Mapping[str, Sequence[str]], default_limit: int = 100) -
     search = params.get("search")
     query.search = search[-1] if search else None
     query.sort = _values(params, "sort")
-    limit = _int(params, "limit")
+    limit = _int(params, "limit", -1)
     if limit is not None:
-        if limit < -1:
-            raise InvalidQuery('"limit" must be -1 (no limit) or more')
         query.limit = limit
-    offset = _int(params, "offset")
-    page = _int(params, "page")
+    offset = _int(params, "offset", 0)
+    page = _int(params, "page", 1)
     if offset is not None:
-        query.offset = max(0, offset)
+        query.offset = offset
     elif page is not None and query.limit > 0:
-        query.offset = max(0, page - 1) * query.limit
+        query.offset = query_integer((page - 1) * query.limit, "offset", minimum=0)
     query.meta = set(_values(params, "meta"))
     return query
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from host.errors import InvalidQuery
+from host.jsontext import JsonRefused, loads
+from host.numbers import query_integer
 from host.types import Json
 
 Item = dict[str, Any]
@@ -104,14 +106,7 @@ def _path(name: str, what: str) -> tuple[str, ...]:
 
 
 def _integer(value: Json, what: str, *, minimum: int) -> int:
-    if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise InvalidQuery(f'"{what}" must be an integer, not {value!r}') from None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidQuery(f'"{what}" must be an integer >= {minimum}')
-    return value
+    return query_integer(value, what, minimum=minimum)
 
 
 def _kind(value: Json) -> str:
@@ -123,12 +118,13 @@ def _kind(value: Json) -> str:
 # --------------------------------------------------------------------------- query string
 
 
-def query_from_params(params: Sequence[tuple[str, str]], default_limit: int) -> dict[str, Any]:
+def query_from_params(params: Sequence[tuple[str, str]], default_limit: int, max_depth: int) -> dict[str, Any]:
     """The query (as JSON) that a query string asks for.
 
     `fields`/`sort`/`meta` are comma-separated or repeated (`fields[]=a`); `filter` is JSON
     or bracket syntax (`filter[title][_eq]=x`, `filter[_or][0][a][_eq]=1`); `page` (from 1)
-    becomes an offset. Other parameters (`access_token`, ...) are ignored.
+    becomes an offset. Other parameters (`access_token`, ...) are ignored. A filter, or a
+    dotted field path, nested deeper than `max_depth` (`MAX_JSON_DEPTH`) is refused.
     """
     query: dict[str, Any] = {"limit": default_limit}
     lists: dict[str, list[str]] = {}
@@ -137,21 +133,26 @@ def query_from_params(params: Sequence[tuple[str, str]], default_limit: int) -> 
     for key, value in params:
         name = key.removesuffix("[]")
         if name in ("fields", "sort", "meta"):
-            lists.setdefault(name, []).extend(value.split(","))
+            names = value.split(",")
+            _check_path_depth(names, name, max_depth)
+            lists.setdefault(name, []).extend(names)
         elif name in ("limit", "offset"):
             query[name] = value
         elif name == "page":
             page = value
         elif name == "filter":
             try:
-                query["filter"] = json.loads(value) if value.strip() else None
-            except ValueError as exc:
-                raise InvalidQuery(f'"filter" is not valid JSON: {exc}') from None
+                query["filter"] = loads(value, max_depth) if value.strip() else None
+            except JsonRefused as exc:
+                raise InvalidQuery(f'"filter" {exc.reason}') from None
         elif key.startswith("filter["):
             match = _BRACKETS.match(key)
             if match is None:
                 raise InvalidQuery(f'Invalid filter parameter "{key}"')
-            _set_path(brackets, [part for part in match.group(2)[1:-1].split("][")], value, key)
+            parts = match.group(2)[1:-1].split("][")
+            if len(parts) > max_depth:
+                raise InvalidQuery(f'"filter" is nested deeper than MAX_JSON_DEPTH ({max_depth} levels)')
+            _set_path(brackets, parts, value, key)
     if brackets:
         if "filter" in query:
             raise InvalidQuery('Use either "filter" as JSON or "filter[...]" parameters, not both')
@@ -162,8 +163,15 @@ def query_from_params(params: Sequence[tuple[str, str]], default_limit: int) -> 
         limit = _integer(query["limit"], "limit", minimum=-1)
         if limit < 0:
             raise InvalidQuery('"page" needs a "limit"')
-        query["offset"] = (number - 1) * limit
+        query["offset"] = _integer((number - 1) * limit, "offset", minimum=0)
     return query
+
+
+def _check_path_depth(names: list[str], what: str, max_depth: int) -> None:
+    for name in names:
+        if name.count(".") >= max_depth:
+            raise InvalidQuery(f'"{what}": the path "{name[:40]}..." is nested deeper than MAX_JSON_DEPTH '
+                               f'({max_depth} levels)')
 
 
 def _set_path(tree: dict[str, Any], parts: list[str], value: str, key: str) -> None:

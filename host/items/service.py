@@ -26,6 +26,7 @@ from host.errors import ExtensionFailed, InvalidPayload, NotFound, RecordNotUniq
 from host.events import Emitter, EventContext
 from host.items.query import Page, Query, project, run_query
 from host.items.tables import collections, items
+from host.numbers import INT64_MAX, INT64_MIN
 from host.storage import Database
 from host.types import Accountability, Json
 
@@ -33,6 +34,7 @@ Item = dict[str, Any]
 Key = str | int
 
 KEY_FIELD = "id"
+_INTEGER_KEY = re.compile(r"-?(?:0|[1-9][0-9]*)")
 COLLECTION_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
 
 
@@ -45,13 +47,24 @@ def check_collection(name: str) -> str:
 
 
 def key_of(value: Json) -> str:
-    """The stored form of a primary key (`5` and `"5"` are the same key)."""
+    """The stored form of a primary key (`5` and `"5"` are the same key). A key written as an
+    integer must be a 64-bit one, as a database's integer key is."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InvalidPayload(f'"{KEY_FIELD}" must be a string or an integer')
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        raise _out_of_range()
     key = str(value)
     if not 1 <= len(key) <= 255:
         raise InvalidPayload(f'"{KEY_FIELD}" must be 1 to 255 characters long')
+    if _INTEGER_KEY.fullmatch(key) and not INT64_MIN <= int(key) <= INT64_MAX:
+        raise _out_of_range()
+    if "\x00" in key:
+        raise InvalidPayload(f'"{KEY_FIELD}" must not hold a NUL character')
     return key
+
+
+def _out_of_range() -> InvalidPayload:
+    return InvalidPayload(f'"{KEY_FIELD}" is out of range: an integer key is from {INT64_MIN} to {INT64_MAX}')
 
 
 def _as_int(key: str) -> int | None:
@@ -243,7 +256,7 @@ def _insert(conn: Connection, collection: str, docs: list[Item]) -> list[Item]:
             doc = {KEY_FIELD: counter, **{k: v for k, v in doc.items() if k != KEY_FIELD}}
         number = _as_int(key_of(doc[KEY_FIELD]))
         if number is not None and number >= counter:
-            counter = number + 1
+            counter = min(number + 1, INT64_MAX)  # at the end of the range the next automatic id is taken
         stored.append(doc)
     keys = [key_of(doc[KEY_FIELD]) for doc in stored]
     seen: set[str] = set()

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import extism
 
 from host.capabilities import CallContext, CapabilitySet
-from host.errors import CapabilityDenied, ExtensionFailed, ExtensionLoadError
+from host.errors import CapabilityDenied, ExtensionFailed, ExtensionLoadError, InvalidExtensionOutput
+from host.jsontext import JsonRefused, JsonTooDeep, loads
 from host.runtime import footprint
 from host.runtime.faults import translate_extism_error, translate_guest_error
 from host.types import RegisterContext
@@ -157,9 +158,10 @@ def _configure_cache(cache_dir: Path | None) -> None:
 class ExtismInstance:
     """One Extism plugin instance (its own store and memory), for `PooledSandbox`."""
 
-    def __init__(self, compiled: Any, name: str, capabilities: CapabilitySet) -> None:
+    def __init__(self, compiled: Any, name: str, capabilities: CapabilitySet, json_depth: int) -> None:
         self.name = name
         self._capabilities = capabilities
+        self._json_depth = json_depth
         try:
             self._plugin = extism.Plugin(compiled, functions=_functions())
         except extism.Error as exc:
@@ -190,9 +192,9 @@ class ExtismInstance:
         except ExtensionFailed as exc:
             raise ExtensionFailed(self.name, f"registration failed: {exc.message}") from None
         try:
-            registration = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ExtensionLoadError(self.name, f"`register` did not return JSON: {exc}") from None
+            registration = self._decode(text)
+        except JsonRefused as exc:
+            raise ExtensionLoadError(self.name, f"`register` returned output that {exc.reason}") from None
         if not isinstance(registration, dict):
             raise ExtensionLoadError(self.name, "`register` must return a JSON object")
         return json.dumps({"kind": context.kind.value, "name": context.name, **registration})
@@ -200,11 +202,15 @@ class ExtismInstance:
     def invoke(self, handler: int, args_json: str, call: CallContext, timeout_ms: int) -> str:
         text = self._call("invoke", f'{{"handler":{handler},"args":{args_json}}}', call, timeout_ms)
         try:
-            state = json.loads(text)
-        except json.JSONDecodeError:
-            raise ExtensionFailed(
-                self.name, f'Extension "{self.name}" returned a call state that is not JSON'
+            state = self._decode(text)
+        except JsonTooDeep:
+            raise InvalidExtensionOutput(
+                self.name, f'Extension "{self.name}" returned JSON nested deeper than MAX_JSON_DEPTH '
+                f"({self._json_depth} levels)"
             ) from None
+        except JsonRefused as exc:
+            message = f'Extension "{self.name}" returned output that {exc.reason}'
+            raise InvalidExtensionOutput(self.name, message) from None
         if not isinstance(state, dict):
             raise ExtensionFailed(self.name, f'Extension "{self.name}" returned a call state that is not an object')
         if "failed" in state:
@@ -214,6 +220,11 @@ class ExtismInstance:
         if "done" in state:
             return json.dumps(state["done"], allow_nan=False)
         return ""
+
+    def _decode(self, text: str) -> Any:
+        """The call state, read with room for its `{"done": ...}` wrapper and an endpoint's
+        `{status, body}`; the pool checks the value itself against `MAX_JSON_DEPTH`."""
+        return loads(text, self._json_depth + 2)
 
 
 def extism_factory(runtime: Runtime, name: str, filename: str, wasm: bytes, capabilities: CapabilitySet) -> Any:
@@ -243,6 +254,6 @@ def extism_factory(runtime: Runtime, name: str, filename: str, wasm: bytes, capa
         raise ExtensionLoadError(name, f"{filename} is not a usable Extism plugin: {exc}") from None
 
     def factory() -> ExtismInstance:
-        return ExtismInstance(compiled, name, capabilities)
+        return ExtismInstance(compiled, name, capabilities, limits.json_depth)
 
     return factory

@@ -58,6 +58,7 @@ def limits_from(settings: Settings) -> Limits:
         wall_timeout_ms=max(settings.extensions_sandbox_wall_timeout, settings.extensions_sandbox_timeout),
         pool_size=settings.extensions_sandbox_pool_size,
         quarantine_after=settings.extensions_quarantine_after,
+        json_depth=settings.max_json_depth,
     )
 
 

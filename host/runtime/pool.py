@@ -22,9 +22,16 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from host.capabilities import CallContext
-from host.errors import ExtensionFailed, ExtensionFault, ExtensionLoadError, ExtensionUnavailable
+from host.errors import (
+    ExtensionFailed,
+    ExtensionFault,
+    ExtensionLoadError,
+    ExtensionUnavailable,
+    InvalidExtensionOutput,
+)
+from host.jsontext import JsonRefused, JsonTooDeep, loads
 from host.sandbox import Limits, SandboxStatus
-from host.types import UNDEFINED, Json, RegisterContext, Registration, Undefined
+from host.types import UNDEFINED, ExtensionKind, Json, RegisterContext, Registration, Undefined
 
 log = logging.getLogger("exthost.runtime")
 
@@ -107,7 +114,19 @@ class PooledSandbox:
             raise ExtensionFailed(self._name, f"arguments cannot be sent as JSON: {exc}") from None
         async with self._slots:
             text = await asyncio.get_running_loop().run_in_executor(_workers, self.call_sync, handler, args_json)
-        return UNDEFINED if text == "" else json.loads(text)
+        return UNDEFINED if text == "" else self._decode_output(text)
+
+    def _decode_output(self, text: str) -> Json:
+        """What a call returned, read by the host's one JSON decoder (`MAX_JSON_DEPTH`, numbers,
+        encoding). A refusal is a 400 naming the extension; the instance is sound and kept."""
+        envelope = 1 if self._registration.kind is ExtensionKind.endpoint else 0  # {status, body, headers}
+        try:
+            return loads(text, self._limits.json_depth + envelope)
+        except JsonTooDeep:
+            reason = f"JSON nested deeper than MAX_JSON_DEPTH ({self._limits.json_depth} levels)"
+        except JsonRefused as exc:
+            reason = f"output that {exc.reason}"
+        raise InvalidExtensionOutput(self._name, f'Extension "{self._name}" returned {reason}')
 
     def enable(self) -> None:
         self._faults_in_a_row = 0

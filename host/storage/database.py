@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,7 +27,9 @@ class Database:
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        self.engine: Engine = create_engine(url, pool_pre_ping=not self.is_sqlite, **kwargs)
+        self.engine: Engine = create_engine(
+            url, pool_pre_ping=not self.is_sqlite, json_serializer=dump_json, **kwargs
+        )
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -44,6 +47,18 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def dump_json(value: Any) -> str:
+    """How JSON columns are written: only what reads back and renders as a JSON response.
+
+    `NaN`/`Infinity` and lone surrogates make the write fail (`ValueError`) instead of
+    being stored: stored, they would make every later read of the row fail. The input
+    readers refuse them first (`host.jsontext`); this is the last line.
+    """
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    text.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+    return text
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

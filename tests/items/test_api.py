@@ -117,7 +117,7 @@ def test_bad_bodies_are_400_and_write_nothing(api: TestClient) -> None:
         (b"", "The request body is empty"),
         (b'"a string"', "Expected a JSON object"),
         (b"[1, 2]", "An item must be a JSON object"),
-        (b'{"x": NaN}', "NaN is not valid JSON"),
+        (b'{"x": NaN}', "NaN, which is not valid JSON"),
         (b'{"id": true}', '"id" must be a string or an integer'),
     ]
     for body, message in cases:

@@ -86,7 +86,7 @@ def test_query_string_forms() -> None:
         ("filter[_or][1][title][_eq]", "x"),
         ("access_token", "ignored"),
     ]
-    query = query_from_params(params, 100)
+    query = query_from_params(params, 100, 100)
     assert query == {
         "limit": "2",
         "offset": 4,
@@ -99,9 +99,9 @@ def test_query_string_forms() -> None:
 
 
 def test_filter_as_json_and_bad_json() -> None:
-    assert query_from_params([("filter", '{"a": {"_eq": 1}}')], 100)["filter"] == {"a": {"_eq": 1}}
+    assert query_from_params([("filter", '{"a": {"_eq": 1}}')], 100, 100)["filter"] == {"a": {"_eq": 1}}
     with pytest.raises(InvalidQuery, match='"filter" is not valid JSON'):
-        query_from_params([("filter", "{nope")], 100)
+        query_from_params([("filter", "{nope")], 100, 100)
 
 
 @pytest.mark.parametrize(

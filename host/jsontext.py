@@ -1,0 +1,137 @@
+"""Reading JSON the host did not write: request bodies, JSON query parameters, guest output.
+
+`loads` is the one decoder for all of them. On top of `json.loads` it refuses what
+would break a later step, with a `JsonRefused` whose `reason` says what was wrong:
+
+- nesting deeper than `max_depth` (`MAX_JSON_DEPTH`), measured on the text before
+  parsing and without recursion (`depth`), so no input reaches a recursive parser
+  or serializer deep enough to raise `RecursionError`;
+- `NaN`, `Infinity`, `-Infinity` and numbers outside a double's range (`1e400`),
+  which no JSON response can render;
+- integers longer than Python's int/str conversion limit (4300 digits);
+- lone surrogates (`"\\ud800"`): not Unicode text, so no UTF-8 response or database
+  can hold them;
+- NUL characters (`"\\u0000"`): PostgreSQL text cannot hold them.
+
+A valid document is a JSON value: depth 0 for a scalar, 1 for `[]` or `{}`, 2 for
+`[[]]`, and so on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from itertools import accumulate
+
+from host.types import Json
+
+MAX_INT_DIGITS = sys.get_int_max_str_digits() or 4300
+
+
+class JsonRefused(ValueError):
+    """Text the host will not take as JSON. `reason` completes a sentence: "The body <reason>"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class JsonTooDeep(JsonRefused):
+    """Nested deeper than the limit."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(f"is nested deeper than MAX_JSON_DEPTH ({max_depth} levels)")
+        self.max_depth = max_depth
+
+
+# --------------------------------------------------------------------------- depth
+
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_STRING = re.compile(r'"[^"]*"?')  # never fails, so never rescans: linear on any input
+_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+
+
+def depth(text: str) -> int:
+    """How deeply `text` nests arrays and objects, read from the text alone (linear, no recursion).
+
+    Escapes are dropped first, then strings (an unterminated one runs to the end), then
+    everything but brackets; the depth is the highest running sum of opening (+1) and
+    closing (-1) brackets.
+    """
+    if "\\" in text:
+        text = _ESCAPE.sub("", text)
+    if '"' in text:
+        text = _STRING.sub("", text)
+    steps = text.encode("utf-8", "surrogatepass").translate(_STEPS, _NOT_BRACKETS)
+    return max(accumulate(memoryview(steps).cast("b")), default=0)
+
+
+def check_depth(text: str, max_depth: int) -> None:
+    """Raise `JsonRefused` if `text` nests deeper than `max_depth`."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return  # not enough brackets to go deeper
+    if depth(text) > max_depth:
+        raise JsonTooDeep(max_depth)
+
+
+# --------------------------------------------------------------------------- strings
+
+_HEX = "[0-9a-fA-F]"
+_HIGH = rf"\\u[dD][89abAB]{_HEX}{{2}}"
+_LOW = rf"\\u[dD][c-fC-F]{_HEX}{{2}}"
+_LONE_SURROGATE = re.compile(rf"{_HIGH}(?!{_LOW})|(?<!{_HIGH}){_LOW}")
+
+
+def _check_escapes(text: str) -> None:
+    """Refuse `\\u0000` and unpaired surrogate escapes (a pair is one character, and fine)."""
+    if "\\u" not in text:
+        return
+    plain = text.replace("\\\\", "__")  # an escaped backslash never starts an escape
+    if "\\u0000" in plain:
+        raise JsonRefused("holds a NUL character (\\u0000), which the database cannot store")
+    if _LONE_SURROGATE.search(plain):
+        raise JsonRefused("holds a lone surrogate (an unpaired \\ud800-\\udfff escape), which is not Unicode text")
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def _refuse_constant(name: str) -> Json:
+    raise JsonRefused(f"holds {name}, which is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise JsonRefused(f"holds a number out of range ({shown})")
+    return value
+
+
+# --------------------------------------------------------------------------- the decoder
+
+
+def loads(data: str | bytes, max_depth: int) -> Json:
+    """The JSON value of `data` (UTF-8 if bytes), or `JsonRefused` saying why not."""
+    if isinstance(data, bytes | bytearray):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise JsonRefused("is not UTF-8 text") from None
+    else:
+        text = data
+    check_depth(text, max_depth)
+    _check_escapes(text)
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+    except json.JSONDecodeError as exc:
+        raise JsonRefused(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except JsonRefused:
+        raise
+    except ValueError:  # the int/str conversion limit
+        raise JsonRefused(f"holds an integer longer than {MAX_INT_DIGITS} digits") from None
+    except RecursionError:  # cannot happen below the depth check; never let it out as a 500
+        raise JsonTooDeep(max_depth) from None
