@@ -13,6 +13,7 @@ from host.config import Settings
 from host.endpoints.routes import EndpointTable
 from host.events import Emitter
 from host.extensions.loader import endpoint_id, load_all
+from host.extensions.state import ExtensionStates
 from host.flows.setup import start_flows, stop_flows
 from host.hooks import register_hooks
 from host.items import ItemsService
@@ -42,7 +43,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.emitter = emitter
     runtime = Runtime(settings, SDK_PATH)
     app.state.runtime = runtime
-    app.state.registry = load_all(settings.extensions_path, runtime, settings)
+    states = ExtensionStates(database, app.state.clock)
+    await states.load()
+    app.state.registry = load_all(settings.extensions_path, runtime, settings, states)
     app.state.endpoints = build_endpoints(app)
     register_hooks(emitter, app.state.registry)
     app.state.items = ItemsService(database, emitter)

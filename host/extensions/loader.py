@@ -13,8 +13,10 @@ from pathlib import Path
 from host.capabilities import build_capabilities
 from host.config import Settings
 from host.errors import ExthostError
+from host.extensions.circuit import QuarantinePolicy, guard
 from host.extensions.manifest import Manifest, ManifestError, read_manifest
 from host.extensions.registry import ExtensionRegistry, LoadedExtension
+from host.extensions.state import ExtensionStates
 from host.runtime import Runtime
 from host.sandbox import Sandbox
 from host.types import ExtensionKind, Registration
@@ -49,7 +51,15 @@ def endpoint_id(extension: LoadedExtension, sandbox: Sandbox) -> str:
     return sandbox.registration.id or extension.name
 
 
-def load_extension(folder: Path, runtime: Runtime, settings: Settings) -> LoadedExtension:
+def quarantine_policy(settings: Settings) -> QuarantinePolicy:
+    return QuarantinePolicy(settings.extensions_quarantine_after, settings.extensions_quarantine_backoff)
+
+
+def load_extension(
+    folder: Path, runtime: Runtime, settings: Settings, states: ExtensionStates | None = None
+) -> LoadedExtension:
+    """Load one folder; its sandbox is guarded by a breaker holding its stored state
+    (`states`; in memory only when not given)."""
     extension = LoadedExtension(name=folder.name, folder=folder)
     try:
         manifest = read_manifest(folder)
@@ -63,7 +73,7 @@ def load_extension(folder: Path, runtime: Runtime, settings: Settings) -> Loaded
         except ManifestError:
             sandbox.close()
             raise
-        extension.sandbox = sandbox
+        extension.sandbox = guard(sandbox, states or ExtensionStates(None), quarantine_policy(settings))
     except (ManifestError, ExthostError) as exc:
         extension.error = str(exc)
     except Exception as exc:  # an unexpected failure must not stop the other extensions
@@ -85,10 +95,10 @@ def extension_folders(root: Path) -> list[Path]:
     )
 
 
-def load_all(root: Path, runtime: Runtime, settings: Settings) -> ExtensionRegistry:
+def load_all(root: Path, runtime: Runtime, settings: Settings, states: ExtensionStates) -> ExtensionRegistry:
     registry = ExtensionRegistry()
     for folder in extension_folders(root):
-        extension = load_extension(folder, runtime, settings)
+        extension = load_extension(folder, runtime, settings, states)
         if extension.name in registry.extensions:
             extension.error = f'another extension is already named "{extension.name}"'
             if extension.sandbox:
