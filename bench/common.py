@@ -53,17 +53,21 @@ def server(app_factory: str, env: dict[str, str]) -> Iterator[str]:
         process.wait(10)
 
 
-def load(url: str, seconds: float = 5, concurrency: int = 16) -> float:
-    """Requests/s of 200 responses at `url`, from node (bench/load.mjs)."""
+def load_stats(url: str, seconds: float = 5, concurrency: int = 16) -> dict[str, float]:
+    """`{ok, failed, rps, p50_ms, p99_ms}` of a closed loop on `url`, from node (bench/load.mjs)."""
     out = subprocess.run(
         ["node", str(BENCH_DIR / "load.mjs"), url, str(seconds), str(concurrency)],
         capture_output=True, text=True, check=True,
     )
-    result = json.loads(out.stdout)
+    result: dict[str, float] = json.loads(out.stdout)
     if result["failed"]:
         raise RuntimeError(f"{url}: {result['failed']} failed requests")
-    rps: float = result["rps"]
-    return rps
+    return result
+
+
+def load(url: str, seconds: float = 5, concurrency: int = 16) -> float:
+    """Requests/s of 200 responses at `url`."""
+    return load_stats(url, seconds, concurrency)["rps"]
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     )
     extensions_sandbox_pool_size: int = Field(4, gt=0, description="instances kept per extension")
     extensions_quarantine_after: int = Field(5, gt=0, description="consecutive faults before quarantine")
+    extensions_quarantine_backoff: int = Field(
+        30_000, gt=0, description="ms a quarantined extension rests before one call probes it (doubles, up to 1 h)"
+    )
     extensions_register_timeout: int = Field(5000, gt=0, description="ms the registration may take")
 
     import_ip_deny_list: Annotated[list[str] | None, NoDecode] = Field(

@@ -15,6 +15,7 @@ from host.events import Emitter
 from host.extensions.loader import load_all
 from host.extensions.namespace import HostNamespace, endpoint_id
 from host.extensions.registry import ExtensionRegistry
+from host.extensions.state import ExtensionStates
 from host.flows.setup import start_flows, stop_flows
 from host.hooks import register_hooks
 from host.items import ItemsService
@@ -49,7 +50,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.emitter = emitter
     runtime = Runtime(settings, SDK_PATH)
     app.state.runtime = runtime
-    app.state.registry = load_all(settings.extensions_path, runtime, settings, namespace)
+    states = ExtensionStates(database, app.state.clock)
+    await states.load()
+    app.state.registry = load_all(settings.extensions_path, runtime, settings, namespace, states)
     app.state.endpoints = build_endpoints(app.state.registry)
     register_hooks(emitter, app.state.registry)
     app.state.items = ItemsService(database, emitter)

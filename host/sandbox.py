@@ -29,7 +29,6 @@ class Limits:
     timeout_ms: int
     wall_timeout_ms: int
     pool_size: int
-    quarantine_after: int
     single_use: bool = False
     """Each instance serves one call, then is dropped (nothing a call leaves in the
     guest's globals reaches a later call); the next one is made in the background."""
@@ -53,25 +52,18 @@ class Sandbox(Protocol):
     def registration(self) -> Registration: ...
 
     @property
-    def status(self) -> SandboxStatus: ...
-
-    @property
-    def last_error(self) -> str | None: ...
+    def status(self) -> SandboxStatus:
+        """`ready` or `closed`; an extension's breaker (`host.extensions.circuit`) adds
+        `quarantined` and `disabled`."""
+        ...
 
     async def call(self, handler: int, args: Sequence[Json]) -> Json | Undefined:
         """Run handler number `handler` with positional `args`.
 
         Returns its JSON result (`UNDEFINED` when it returned nothing); raises an
-        `ExtensionError` subclass when it threw, faulted or timed out.
+        `ExtensionError` subclass when it threw, faulted, timed out or may not be
+        called (`ExtensionUnavailable`).
         """
-        ...
-
-    def enable(self) -> None:
-        """Lift a quarantine or a disable."""
-        ...
-
-    def disable(self) -> None:
-        """Stop calling it until `enable()`."""
         ...
 
     def close(self) -> None: ...

@@ -35,8 +35,9 @@ class ExtensionUpdate(BaseModel):
 
 @router.patch("/{name:path}")
 async def update_extension(name: str, request: Request) -> dict[str, Any]:
-    """Re-enable a quarantined extension with `{"meta": {"enabled": true}}` (Directus's shape),
-    or stop calling it with `false`."""
+    """`{"meta": {"enabled": false}}` (Directus's shape) disables an extension until it is
+    enabled again; `true` enables it and lifts a quarantine (faults and back-off reset).
+    Stored, so it holds across restarts."""
     try:
         update = ExtensionUpdate.model_validate(await read_json(request))
     except ValidationError as exc:
@@ -45,8 +46,5 @@ async def update_extension(name: str, request: Request) -> dict[str, Any]:
     extension = registry_of(request).get(name)
     if extension.sandbox is None:
         raise InvalidPayload(f'Extension "{name}" is not loaded: {extension.error}')
-    if update.meta.enabled:
-        extension.sandbox.enable()
-    else:
-        extension.sandbox.disable()
+    await extension.sandbox.set_enabled(update.meta.enabled)
     return {"data": extension.describe()}

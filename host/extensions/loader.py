@@ -18,10 +18,12 @@ from host.capabilities import build_capabilities
 from host.config import Settings
 from host.endpoints.routes import RoutePathError, check_paths
 from host.errors import ExthostError
+from host.extensions.circuit import QuarantinePolicy, guard
 from host.extensions.limits import check_limits
 from host.extensions.manifest import Manifest, ManifestError, read_manifest
 from host.extensions.namespace import HostNamespace, refuse_clashes
 from host.extensions.registry import ExtensionRegistry, LoadedExtension
+from host.extensions.state import ExtensionStates
 from host.runtime import Runtime
 from host.types import ExtensionKind, Registration
 
@@ -65,8 +67,15 @@ def check_registration(registration: Registration, kind: ExtensionKind) -> None:
         raise ManifestError(str(exc)) from None
 
 
-def open_extension(folder: Path, runtime: Runtime, settings: Settings, namespace: HostNamespace) -> LoadedExtension:
-    """Load one folder: its sandbox, or the reason it cannot be loaded (never raises)."""
+def quarantine_policy(settings: Settings) -> QuarantinePolicy:
+    return QuarantinePolicy(settings.extensions_quarantine_after, settings.extensions_quarantine_backoff)
+
+
+def open_extension(
+    folder: Path, runtime: Runtime, settings: Settings, namespace: HostNamespace, states: ExtensionStates | None = None
+) -> LoadedExtension:
+    """Load one folder: its sandbox, or the reason it cannot be loaded (never raises). The sandbox is
+    guarded by a breaker holding its stored state (`states`; in memory only when not given)."""
     extension = LoadedExtension(name=folder.name, folder=folder)
     try:
         manifest = read_manifest(folder)
@@ -85,7 +94,7 @@ def open_extension(folder: Path, runtime: Runtime, settings: Settings, namespace
         except ManifestError:
             sandbox.close()
             raise
-        extension.sandbox = sandbox
+        extension.sandbox = guard(sandbox, states or ExtensionStates(None), quarantine_policy(settings))
     except (ManifestError, ExthostError) as exc:
         extension.error = str(exc)
     except Exception as exc:  # an unexpected failure must not stop the other extensions
@@ -117,9 +126,11 @@ def extension_folders(root: Path) -> list[Path]:
     )
 
 
-def load_all(root: Path, runtime: Runtime, settings: Settings, namespace: HostNamespace) -> ExtensionRegistry:
+def load_all(
+    root: Path, runtime: Runtime, settings: Settings, namespace: HostNamespace, states: ExtensionStates
+) -> ExtensionRegistry:
     """Load every folder under `root`; endpoints may not take `namespace`'s segments nor each other's names."""
-    extensions = [open_extension(folder, runtime, settings, namespace) for folder in extension_folders(root)]
+    extensions = [open_extension(folder, runtime, settings, namespace, states) for folder in extension_folders(root)]
     refuse_clashes(extensions)
     registry = ExtensionRegistry()
     counts = Counter(extension.name for extension in extensions)

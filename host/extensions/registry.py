@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from host.errors import NotFound
+from host.extensions.circuit import GuardedSandbox
 from host.extensions.manifest import Manifest
-from host.sandbox import Sandbox
 from host.types import ExtensionKind
 
 
@@ -20,7 +20,7 @@ class LoadedExtension:
     name: str
     folder: Path
     manifest: Manifest | None = None
-    sandbox: Sandbox | None = None
+    sandbox: GuardedSandbox | None = None
     error: str | None = None
 
     @property
@@ -34,7 +34,7 @@ class LoadedExtension:
         return self.sandbox.status.value
 
     def describe(self) -> dict[str, Any]:
-        """The `GET /extensions` view of this extension."""
+        """The `GET /extensions` view of this extension (with its breaker's state when loaded)."""
         sandbox = self.sandbox
         return {
             "name": self.name,
@@ -44,6 +44,7 @@ class LoadedExtension:
             "status": self.status,
             "requested_scopes": self.manifest.scopes.describe() if self.manifest else {},
             "error": self.error if sandbox is None else sandbox.last_error,
+            **(sandbox.breaker.describe() if sandbox else {}),
         }
 
 
@@ -57,7 +58,7 @@ class ExtensionRegistry:
     def __iter__(self) -> Iterator[LoadedExtension]:
         return iter(self.extensions.values())
 
-    def loaded(self, kind: ExtensionKind | None = None) -> Iterator[tuple[LoadedExtension, Sandbox]]:
+    def loaded(self, kind: ExtensionKind | None = None) -> Iterator[tuple[LoadedExtension, GuardedSandbox]]:
         for extension in self.extensions.values():
             if extension.sandbox is not None and (kind is None or extension.kind is kind):
                 yield extension, extension.sandbox

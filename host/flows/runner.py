@@ -3,7 +3,10 @@
 Each step renders the operation's options against the data chain, calls the
 handler of its type, stores the value under the operation's key and `$last`, and
 follows `resolve` (returned) or `reject` (raised). An unknown type ends the run
-with a logged error; `FLOWS_MAX_STEPS` ends a run that loops too long.
+with a logged error; `FLOWS_MAX_STEPS` ends a run that loops too long. An
+extension operation that may not be called (quarantined, disabled) ends the run
+as rejected without taking its reject path: an unavailable check is no answer,
+so a filter-event flow fails closed (503 `EXTENSION_UNAVAILABLE`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from host.errors import ExtensionError, ExthostError, FlowRejected, OperationFailed
+from host.errors import ExtensionError, ExtensionUnavailable, ExthostError, FlowRejected, OperationFailed
 from host.flows import guard
 from host.flows.chain import ACCOUNTABILITY, ENV, LAST, TRIGGER, get_path, render
 from host.flows.models import FlowTree
@@ -172,6 +175,9 @@ class FlowRunner:
                 value = error_data(exc)
                 status = "reject"
                 current = op.reject
+                if isinstance(exc, ExtensionUnavailable):  # no answer: the run ends here, rejected
+                    current = None
+                    result.error = exc.message
             data[op.key] = data[LAST] = value
             result.status = status
             elapsed = (time.perf_counter() - began) * 1000

@@ -10,8 +10,9 @@ own `filter()`/`action()` calls.
   is a 504 `EXTENSION_TIMEOUT`, running out of memory a 500).
 - An action is called as `handler(meta)` by the emitter's background workers; its
   failures are logged there with the extension's name.
-- An extension that is quarantined or disabled is not called: its listeners are
-  skipped until an administrator enables it again.
+- Fail closed: a filter of an extension that is quarantined or disabled rejects
+  the write with a 503 `EXTENSION_UNAVAILABLE` (validation is never skipped); its
+  actions are skipped (logged at debug level) until it may be called again.
 """
 
 from __future__ import annotations
@@ -19,22 +20,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from host.errors import ExtensionFailed, ExtensionFault, FilterRejected
+from host.errors import ExtensionFailed, ExtensionFault, ExtensionUnavailable, FilterRejected
 from host.events import ActionHandler, Emitter, EventContext, FilterHandler
 from host.extensions.registry import ExtensionRegistry
-from host.sandbox import Sandbox, SandboxStatus
-from host.types import UNDEFINED, ExtensionKind, Json, Undefined
+from host.sandbox import Sandbox
+from host.types import ExtensionKind, Json, Undefined
 
 log = logging.getLogger("exthost.hooks")
 
 
 def sandbox_filter(sandbox: Sandbox, handler: int) -> FilterHandler:
     async def run(payload: Json, meta: dict[str, Any], context: EventContext) -> Json | Undefined:
-        if sandbox.status is not SandboxStatus.ready:
-            log.debug("filter %s of %s skipped: %s", meta.get("event"), sandbox.name, sandbox.status.value)
-            return UNDEFINED
         try:
             return await sandbox.call(handler, [payload, meta])
+        except ExtensionUnavailable as exc:
+            log.warning("filter %s of %s refused the write: %s", meta.get("event"), sandbox.name, exc.message)
+            raise
         except ExtensionFault:
             raise
         except ExtensionFailed as exc:
@@ -46,10 +47,10 @@ def sandbox_filter(sandbox: Sandbox, handler: int) -> FilterHandler:
 
 def sandbox_action(sandbox: Sandbox, handler: int) -> ActionHandler:
     async def run(meta: dict[str, Any], context: EventContext) -> None:
-        if sandbox.status is not SandboxStatus.ready:
-            log.debug("action %s of %s skipped: %s", meta.get("event"), sandbox.name, sandbox.status.value)
-            return
-        await sandbox.call(handler, [meta])
+        try:
+            await sandbox.call(handler, [meta])
+        except ExtensionUnavailable as exc:
+            log.debug("action %s of %s skipped: %s", meta.get("event"), sandbox.name, exc.message)
 
     return run
 

@@ -57,7 +57,6 @@ def limits_from(settings: Settings) -> Limits:
         timeout_ms=settings.extensions_sandbox_timeout,
         wall_timeout_ms=max(settings.extensions_sandbox_wall_timeout, settings.extensions_sandbox_timeout),
         pool_size=settings.extensions_sandbox_pool_size,
-        quarantine_after=settings.extensions_quarantine_after,
         json_depth=settings.max_json_depth,
     )
 

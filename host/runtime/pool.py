@@ -1,11 +1,14 @@
 """`PooledSandbox`: the `Sandbox` of one extension, backed by a pool of instances.
 
 Calls run on worker threads (wasmtime releases the GIL while the guest runs),
-so a slow extension never stalls the event loop. An instance that faulted is
-dropped and a new one is made on demand; an extension that faults
-`quarantine_after` times in a row is quarantined until `enable()`. With
-`Limits.single_use` every instance serves one call and is dropped; a fresh one is
-made for the next call off the caller's path.
+so a slow extension never stalls the event loop. Each sandbox has its own
+threads, at most its pool size: a call that waits (`sleep`, `request`, a guest
+blocking in WASI) holds one of its own extension's threads and never one that
+another extension needs; calls beyond the pool size queue. Threads are started
+on demand, so the host runs at most (loaded extensions x pool size) guest threads.
+An instance that faulted is dropped and a new one is made on demand.
+With `Limits.single_use` every instance serves one call and is dropped; a fresh
+one is made for the next call, off the caller's path, on the extension's own threads.
 """
 
 from __future__ import annotations
@@ -34,10 +37,6 @@ from host.sandbox import Limits, SandboxStatus
 from host.types import UNDEFINED, ExtensionKind, Json, RegisterContext, Registration, Undefined
 
 log = logging.getLogger("exthost.runtime")
-
-_workers = ThreadPoolExecutor(max_workers=64, thread_name_prefix="exthost-guest")
-"""Worker threads for guest calls, shared by every sandbox (each is also capped by its pool size).
-A plain executor: its hand-off is the cheapest the event loop offers, and guest calls are short."""
 
 
 class GuestInstance(Protocol):
@@ -69,9 +68,7 @@ class PooledSandbox:
         self._idle: list[GuestInstance] = []
         self._lock = threading.Lock()
         self._slots: asyncio.Semaphore | None = None
-        self._faults_in_a_row = 0
         self._status = SandboxStatus.ready
-        self._last_error: str | None = None
         self._preparing = 0
         self.instances_made = 0
         first, text = self._new_instance()
@@ -80,6 +77,8 @@ class PooledSandbox:
         except ValidationError as exc:
             raise ExtensionLoadError(name, f"the extension registered something invalid: {exc}") from None
         self._idle.append(first)
+        # this extension's own threads: while its calls wait, nobody else's are held
+        self._threads = ThreadPoolExecutor(max_workers=limits.pool_size, thread_name_prefix=f"exthost-{name}")
 
     # -- the Sandbox protocol -------------------------------------------------
 
@@ -99,13 +98,9 @@ class PooledSandbox:
     def status(self) -> SandboxStatus:
         return self._status
 
-    @property
-    def last_error(self) -> str | None:
-        return self._last_error
-
     async def call(self, handler: int, args: Sequence[Json]) -> Json | Undefined:
-        if self._status is not SandboxStatus.ready:
-            raise ExtensionUnavailable(self._name, f'Extension "{self._name}" is {self._status.value}')
+        if self._status is SandboxStatus.closed:
+            raise ExtensionUnavailable(self._name, f'Extension "{self._name}" is closed')
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._limits.pool_size)
         try:
@@ -113,7 +108,7 @@ class PooledSandbox:
         except (TypeError, ValueError) as exc:
             raise ExtensionFailed(self._name, f"arguments cannot be sent as JSON: {exc}") from None
         async with self._slots:
-            text = await asyncio.get_running_loop().run_in_executor(_workers, self.call_sync, handler, args_json)
+            text = await asyncio.get_running_loop().run_in_executor(self._threads, self.call_sync, handler, args_json)
         return UNDEFINED if text == "" else self._decode_output(text)
 
     def _decode_output(self, text: str) -> Json:
@@ -128,17 +123,11 @@ class PooledSandbox:
             reason = f"output that {exc.reason}"
         raise InvalidExtensionOutput(self._name, f'Extension "{self._name}" returned {reason}')
 
-    def enable(self) -> None:
-        self._faults_in_a_row = 0
-        self._status = SandboxStatus.ready
-
-    def disable(self) -> None:
-        self._status = SandboxStatus.disabled
-
     def close(self) -> None:
         self._status = SandboxStatus.closed
         with self._lock:
             self._idle.clear()
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
     # -- instances ------------------------------------------------------------
 
@@ -168,7 +157,7 @@ class PooledSandbox:
             if self._status is SandboxStatus.closed or len(self._idle) + self._preparing >= self._limits.pool_size:
                 return
             self._preparing += 1
-        _workers.submit(self._prepare)
+        self._threads.submit(self._prepare)
 
     def _prepare(self) -> None:
         try:
@@ -187,23 +176,13 @@ class PooledSandbox:
         context = CallContext(self._name, time.monotonic() + self._limits.wall_timeout_ms / 1000)
         try:
             result = instance.invoke(handler, args_json, context, self._limits.timeout_ms)
-        except ExtensionFault as fault:
-            self._record_fault(fault)
-            raise
+        except ExtensionFault:
+            raise  # a poisoned instance is not checked in: the next call gets a fresh one
         except BaseException:
             self._checkin(instance)
             raise
         finally:
             if self._limits.single_use:
                 self._prepare_next()
-        self._faults_in_a_row = 0
         self._checkin(instance)
         return result
-
-    def _record_fault(self, fault: ExtensionFault) -> None:
-        self._faults_in_a_row += 1
-        self._last_error = fault.message
-        log.warning("extension %s faulted (%d in a row): %s", self._name, self._faults_in_a_row, fault.message)
-        if self._faults_in_a_row >= self._limits.quarantine_after:
-            self._status = SandboxStatus.quarantined
-            log.error("extension %s quarantined after %d faults in a row", self._name, self._faults_in_a_row)

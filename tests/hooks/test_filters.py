@@ -178,12 +178,13 @@ def test_the_directus_example_hook_works_unchanged(
     assert messages == ["Creating Item!", "Item created!"]
 
 
-def test_a_quarantined_filter_is_skipped(extensions_dir: Path, host: Host) -> None:
+def test_a_quarantined_filter_rejects_the_write(extensions_dir: Path, host: Host) -> None:
     hook(extensions_dir, "spin", "filter('items.create', (p) => { if (p.loop) while (true) {} return p; });")
     with host(extensions_sandbox_timeout=100, extensions_quarantine_after=2) as client:
         for _ in range(2):
             assert error(client.post("/items/a", json={"loop": True}, headers=ADMIN))[0] == 504
         status = {e["name"]: e["status"] for e in client.get("/extensions", headers=ADMIN).json()["data"]}
         assert status["spin"] == "quarantined"
-        # not called any more: the write goes through unfiltered
-        assert client.post("/items/a", json={"loop": True}, headers=ADMIN).status_code == 200
+        # fail closed: validation is not skipped, the write is refused (tests/security/test_fail_closed.py)
+        assert error(client.post("/items/a", json={"loop": False}, headers=ADMIN))[:2] == (503, "EXTENSION_UNAVAILABLE")
+        assert client.get("/items/a", headers=ADMIN).status_code == 404  # nothing was ever written

@@ -1,8 +1,10 @@
 // Turns an extension's ES module source into the body of a function
 // `(__api, __exports) => { ... }`: `import ... from 'directus:api'` becomes a
 // destructuring of `__api`, `export` statements assign to `__exports`.
-// Any other import is refused: a sandboxed extension has nothing else to load.
+// Any other import is refused: a sandboxed extension has nothing else to load;
+// a dynamic `import(x)` becomes `__import(x)` (see globals.js).
 import { parse } from 'acorn';
+import { importExpressionEdits } from './globals.js';
 
 const API_MODULE = 'directus:api';
 
@@ -82,6 +84,7 @@ export function transformModule(source, apiNames) {
         break;
     }
   }
+  edits.push(...importExpressionEdits(ast));
   let out = source;
   for (const e of edits.sort((a, b) => b.start - a.start)) {
     out = out.slice(0, e.start) + e.text + out.slice(e.end);

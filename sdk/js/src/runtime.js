@@ -3,6 +3,9 @@
 // registered (`invoke`, `poll`). See sdk/wit/extension.wit.
 import { log as hostLog, sleep as hostSleep, request as hostRequest } from 'exthost:extension/api@0.1.0';
 import { transformModule } from './esm.js';
+import { dynamicImportError, installSandboxGlobals } from './globals.js';
+
+const compile = Function; // the engine's own, before installSandboxGlobals() guards it
 
 const messageOf = (e) => (e && typeof e === 'object' && 'payload' in e ? String(e.payload) : e instanceof Error ? e.message : String(e));
 
@@ -60,6 +63,10 @@ const quietLog = (...m) => {
   }
 };
 globalThis.console = { log: quietLog, info: quietLog, warn: quietLog, error: quietLog, debug: quietLog };
+installSandboxGlobals();
+
+const dynamicImport = (specifier) =>
+  specifier === 'directus:api' ? Promise.resolve(api) : Promise.reject(dynamicImportError());
 
 const handlers = [];
 const tickets = new Map();
@@ -140,7 +147,7 @@ const registrars = { hook: registerHook, endpoint: registerEndpoint, operation: 
 function evaluate(source) {
   const body = transformModule(source, Object.keys(api));
   const exportsObject = {};
-  new Function('__api', '__exports', body)(api, exportsObject);
+  compile('__api', '__exports', '__import', body)(api, exportsObject, dynamicImport);
   return exportsObject;
 }
 

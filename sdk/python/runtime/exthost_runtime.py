@@ -34,12 +34,15 @@ import itertools  # noqa: F401
 import json
 import math  # noqa: F401
 import operator  # noqa: F401
+import os
 import random  # noqa: F401
 import re  # noqa: F401
+import select
 import statistics  # noqa: F401
 import string  # noqa: F401
 import sys
 import textwrap  # noqa: F401
+import time
 import types
 import typing  # noqa: F401
 import unicodedata  # noqa: F401
@@ -57,6 +60,27 @@ from wit_world.exports import guest as g
 from wit_world.imports import api as host
 
 sys.setrecursionlimit(1000)  # the CPython default, which the wasm stack holds: deep recursion is a RecursionError
+
+
+def _not_available(name: str, instead: str) -> Any:
+    """A stand-in for a function the sandbox does not provide: it raises an error the guest can catch.
+
+    `time.sleep` and `select` would block the instance's thread in a WASI clock wait
+    (past the call's time limits), `os._exit` and `os.abort` would kill the instance.
+    """
+
+    def refuse(*_args: object, **_kwargs: object) -> Any:
+        raise RuntimeError(f"{name} is not available in the exthost sandbox: {instead}")
+
+    refuse.__name__ = refuse.__qualname__ = name.rsplit(".", 1)[-1]
+    return refuse
+
+
+time.sleep = _not_available("time.sleep", "use sleep() from directus_api")
+select.select = _not_available("select.select", "there is nothing to wait for")
+select.poll = _not_available("select.poll", "there is nothing to wait for")
+os._exit = _not_available("os._exit", "return or raise instead")
+os.abort = _not_available("os.abort", "return or raise instead")
 
 
 def _message(error: BaseException) -> str:
