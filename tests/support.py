@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
 
@@ -16,6 +17,8 @@ from host.paths import PROJECT_ROOT
 
 TEST_CACHE = PROJECT_ROOT / "data" / "test-cache"
 """Compiled code shared by every test run (the JS runtime compiles once, ~6 s)."""
+
+T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -72,3 +75,15 @@ def running_host(settings: Settings) -> Iterator[TestClient]:
     """A real host (lifespan included) over `settings`, as a TestClient."""
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
+
+
+def wait_for(check: Callable[[], T], what: str = "the condition", timeout: float = 60.0) -> T:
+    """Poll `check` until it returns something truthy: a generous deadline, never a measurement."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)

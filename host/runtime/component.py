@@ -19,7 +19,7 @@ from wasmtime import component as cm
 from wasmtime.component._enter import enter_wasm
 
 from host.capabilities import CallContext, CapabilitySet
-from host.errors import CapabilityDenied, ExtensionFailed, ExtensionLoadError
+from host.errors import CapabilityDenied, ExtensionFailed, ExtensionLoadError, ExtensionTimeout
 from host.runtime.engine import Engine
 from host.runtime.faults import first_line, translate_engine_error, translate_guest_error
 from host.runtime.footprint import StoreBudget
@@ -132,6 +132,7 @@ class ComponentInstance:
         linker: cm.Linker,
         name: str,
         budget: StoreBudget,
+        start_timeout_ms: int,
     ) -> None:
         self.name = name
         self.store = wasmtime.Store(engine.wasm)
@@ -145,10 +146,17 @@ class ComponentInstance:
             tables=budget.tables,
             memories=budget.memories,
         )
-        self.store.set_epoch_deadline(1 << 40)
+        # a core module's start function runs during instantiation: it gets the registration's time
+        self.store.set_epoch_deadline(Engine.ticks(start_timeout_ms))
         try:
             instance = linker.instantiate(self.store, component)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            fault = translate_engine_error(name, exc, start_timeout_ms)
+            if isinstance(fault, ExtensionTimeout):
+                raise ExtensionLoadError(
+                    name, f"instantiating the component took more than {start_timeout_ms} ms (a start function that "
+                    "does not end?)"
+                ) from None
             raise ExtensionLoadError(name, f"cannot instantiate the component: {first_line(str(exc))}") from None
         guest = instance.get_export_index(self.store, GUEST_INTERFACE)
         if guest is None:

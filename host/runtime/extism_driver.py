@@ -33,6 +33,7 @@ from host.errors import CapabilityDenied, ExtensionFailed, ExtensionLoadError, I
 from host.jsontext import JsonRefused, JsonTooDeep, loads
 from host.runtime import footprint
 from host.runtime.faults import translate_extism_error, translate_guest_error
+from host.runtime.preflight import check_initialization
 from host.types import RegisterContext
 
 if TYPE_CHECKING:
@@ -240,6 +241,9 @@ def extism_factory(runtime: Runtime, name: str, filename: str, wasm: bytes, capa
         raise ExtensionLoadError(
             name, f"{filename} cannot run within EXTENSIONS_SANDBOX_MEMORY ({limit} MB): {exc}"
         ) from None
+    check_initialization(
+        runtime.engine, name, filename, wasm, limits.memory_bytes, runtime.settings.extensions_register_timeout
+    )
     manifest = {
         "wasm": [{"data": wasm}],
         # the growth of all the plugin's memories together; vars (host memory) are not part of the ABI

@@ -162,7 +162,9 @@ class Runtime:
             linker = build_linker(self.engine, capabilities)
 
             def factory() -> ComponentInstance:
-                return ComponentInstance(self.engine, component, linker, name, budget)
+                return ComponentInstance(
+                    self.engine, component, linker, name, budget, self.settings.extensions_register_timeout
+                )
 
         return PooledSandbox(
             name,

@@ -9,9 +9,9 @@ import time
 from fastapi.testclient import TestClient
 
 from host.flows.triggers.schedule import next_tick
-from tests.flows.conftest import Api, wait_for
+from tests.flows.conftest import Api
 from tests.flows.servers import SMTPSink
-from tests.support import ADMIN
+from tests.support import ADMIN, wait_for
 
 
 def test_post_approval_email(api: Api, flows_host: TestClient, smtp: SMTPSink) -> None:

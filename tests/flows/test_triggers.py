@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from host.flows.triggers.schedule import claim_tick
-from tests.flows.conftest import Api, wait_for
-from tests.support import ADMIN
+from tests.flows.conftest import Api
+from tests.support import ADMIN, wait_for
 
 
 def items(client: TestClient, collection: str) -> list[dict[str, Any]]:

@@ -119,3 +119,42 @@ def test_a_success_resets_the_fault_count(faulty: TestClient) -> None:
     for _ in range(2):
         assert faulty.get("/faulty/loop").status_code == 504
     assert faulty.get("/faulty/ok").status_code == 200
+
+
+# -- initialization that never ends ------------------------------------------------------------
+
+SPIN = "(func $spin (loop $forever (br $forever)))"
+INITIALIZERS = {
+    "start-section": "(start $spin)",
+    "_initialize": '(export "_initialize" (func $spin))',
+    "__wasm_call_ctors": '(export "__wasm_call_ctors" (func $spin))',
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("kind", "initializer"),
+    [("component", "start-section"), *(("extism", name) for name in INITIALIZERS)],
+)
+def test_initialization_that_never_ends_is_refused_at_load(
+    extensions_dir: Path, host: HostFactory, kind: str, initializer: str
+) -> None:
+    """Code a module runs while its instance is made (a start function; for Extism plugins also
+    `_initialize` and `__wasm_call_ctors`) gets the registration's time limit: the extension is
+    refused with a clear reason and the host serves the others."""
+    from tests.security.memory_wat import Component, ExtismModule
+
+    ok = "(local.set $n (i64.const 1))"
+    fields = SPIN + INITIALIZERS[initializer]
+    if kind == "component":
+        wasm = Component("spinner", {"/": ok}, main_fields=fields).wasm()
+    else:
+        wasm = ExtismModule({"/": ok}, fields=fields).wasm()
+    write_extension(extensions_dir, "spinner", "endpoint", wasm, filename="index.wasm")
+    write_extension(extensions_dir, "healthy", "endpoint", HEALTHY)
+    with host(extensions_register_timeout=500) as client:
+        listed = {e["name"]: e for e in client.get("/extensions", headers=ADMIN).json()["data"]}
+        assert listed["spinner"]["status"] == "error"
+        assert "500 ms" in listed["spinner"]["error"], listed["spinner"]["error"]
+        assert client.get("/healthy/").text == "fine"
+        assert client.get("/spinner/").status_code == 404

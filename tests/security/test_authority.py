@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.flows.conftest import Api, wait_for
-from tests.support import ADMIN, make_settings, running_host, write_extension
+from tests.flows.conftest import Api
+from tests.support import ADMIN, make_settings, running_host, wait_for, write_extension
 
 PERMISSIONS = {
     "viewer": {"*": ["read"]},

@@ -31,8 +31,8 @@ from sqlalchemy import event
 from host.app import create_app
 from host.extensions.circuit import MAX_BACKOFF_MS
 from tests.flows.conftest import Api
-from tests.security.holding import LOOPBACK_ALLOWED, FakeClock, HoldingServer, wait_for
-from tests.support import ADMIN, make_settings, write_extension
+from tests.security.holding import LOOPBACK_ALLOWED, FakeClock, HoldingServer
+from tests.support import ADMIN, make_settings, wait_for, write_extension
 
 BASE: dict[str, Any] = {"extensions_sandbox_timeout": 150, "extensions_quarantine_after": 3}
 

@@ -256,7 +256,7 @@ def test_the_storage_refuses_to_write_what_it_could_not_read_back(backend: Backe
             dump_json(value)
     database = Database(backend.url)
     try:
-        runlog = RunLog(database, "0", 1000)
+        runlog = RunLog(database, "0", 1000, 1 << 20)
         good = RunEntry("flow-x", "all", "resolve", "webhook", None, datetime.now(UTC), 1, data={"ok": "\u00e9"})
         asyncio.run(runlog.record(good))
         for poison in (float("nan"), float("-inf"), "\ud800", {"\udc00": 1}):

@@ -188,14 +188,14 @@ def test_a_store_admits_no_more_than_was_counted(tmp_path: Path) -> None:
         assert budget.bound <= LIMIT
         component = runtime.engine.component(wasm)
         linker = build_linker(runtime.engine, build_capabilities("counted", Scopes(), settings))
-        ComponentInstance(runtime.engine, component, linker, "counted", budget)
+        ComponentInstance(runtime.engine, component, linker, "counted", budget, 5000)
         for fewer, what in (
             (replace(budget, memories=4), "memory count"),
             (replace(budget, tables=0), "table count"),
             (replace(budget, instances=3), "instance count"),
         ):
             with pytest.raises(ExtensionLoadError, match=f"cannot instantiate the component: .*{what} too high"):
-                ComponentInstance(runtime.engine, component, linker, "counted", fewer)
+                ComponentInstance(runtime.engine, component, linker, "counted", fewer, 5000)
     finally:
         runtime.close()
 

@@ -18,9 +18,8 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,7 @@ from host.flows.clip import TRUNCATED, fit, size
 from host.flows.runlog import RunEntry, RunLog
 from host.paths import PROJECT_ROOT
 from host.redaction import REDACTED, guest_headers, guest_query, is_token_parameter
-from tests.support import ADMIN_TOKEN, TEST_CACHE, make_settings, write_extension
+from tests.support import ADMIN_TOKEN, TEST_CACHE, make_settings, wait_for, write_extension
 
 USER_TOKEN = "us3r-Tok3n-b81d04aa93"
 SMTP_PASSWORD = "smtp-Pa55-e0c1d2f3"
@@ -146,15 +145,6 @@ class Live:
         return list(self.admin("GET", f"/flows/{flow_id}/runs"))
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
@@ -484,8 +474,15 @@ def datetime_now() -> Any:
 # -- logs: the access log and the host's own ------------------------------------------
 
 
-def test_access_log_and_host_logs_show_no_token(live: Live, caplog: pytest.LogCaptureFixture) -> None:
+def test_access_log_and_host_logs_show_no_token(
+    live: Live, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     caplog.set_level(logging.INFO)
+    # another test of this process may have run uvicorn with its default logging configuration,
+    # which stops `uvicorn.access` from propagating to the handler caplog listens with
+    access = logging.getLogger("uvicorn.access")
+    monkeypatch.setattr(access, "propagate", True)
+    monkeypatch.setattr(access, "disabled", False)
     marker = uuid.uuid4().hex
     unknown = "unconfigured-token-5f0c9e"
     requests = [

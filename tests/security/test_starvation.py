@@ -21,8 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from tests.security.holding import LOOPBACK_ALLOWED, HoldingServer, wait_for
-from tests.support import make_settings, running_host, write_extension
+from tests.security.holding import LOOPBACK_ALLOWED, HoldingServer
+from tests.support import make_settings, running_host, wait_for, write_extension
 
 EXTENSIONS = 20
 POOL = 4
