@@ -478,9 +478,10 @@ def test_access_log_and_host_logs_show_no_token(
     live: Live, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.INFO)
-    # another test of this process may have run uvicorn with its default logging configuration,
-    # which stops `uvicorn.access` from propagating to the handler caplog listens with
+    # another test of this process may have run uvicorn with a logging configuration of its own,
+    # which raises `uvicorn.access`'s level or stops it propagating to the handler caplog listens with
     access = logging.getLogger("uvicorn.access")
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
     monkeypatch.setattr(access, "propagate", True)
     monkeypatch.setattr(access, "disabled", False)
     marker = uuid.uuid4().hex
