@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 import typer
@@ -14,35 +14,6 @@ from host.config import Settings
 app = typer.Typer(help="Run sandboxed Directus-style extensions.", no_args_is_help=True)
 
 
-LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
-"""Every line `exthost serve` prints, uvicorn's included: with workers, the pid tells them apart."""
-
-
-def log_config() -> dict[str, Any]:
-    """The logging of `exthost serve`, applied by uvicorn in every process (each worker's too)."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"exthost": {"format": LOG_FORMAT}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "exthost", "stream": "ext://sys.stderr"}},
-        "root": {"handlers": ["stderr"], "level": "INFO"},
-        # uvicorn's loggers propagate to the one handler instead of printing in their own format
-        "loggers": {name: {"level": "INFO", "handlers": [], "propagate": True}
-                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
-    }
-
-
-def parse_workers(value: str) -> int:
-    """`--workers`: a whole number of worker processes, 1 or more."""
-    try:
-        workers = int(value.strip())
-    except ValueError:
-        workers = 0
-    if workers < 1:
-        raise ValueError(f"--workers must be a whole number of worker processes (1 or more), not {value!r}")
-    return workers
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (env HOST)")] = None,
@@ -50,7 +21,8 @@ def serve(
     workers: Annotated[str, typer.Option(metavar="N", help="Worker processes sharing the port")] = "1",
 ) -> None:
     """Serve the host on HOST:PORT with the extensions of EXTENSIONS_PATH, in N worker processes."""
-    import uvicorn
+    from host.serving import parse_workers
+    from host.serving import serve as run_server
 
     try:
         count = parse_workers(workers)
@@ -59,11 +31,9 @@ def serve(
         raise typer.Exit(2) from None
     settings = Settings()
     settings.data_path.mkdir(parents=True, exist_ok=True)
-    # each worker builds its own app, and its own Settings, from the same environment
-    uvicorn.run(
-        "host.app:create_app", factory=True, workers=count, host=host or settings.host, port=port or settings.port,
-        log_config=log_config(), log_level="info",
-    )
+    code = run_server(host or settings.host, port or settings.port, count)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

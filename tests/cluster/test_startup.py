@@ -14,7 +14,15 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from host.storage.migrations import discover
-from tests.cluster.processes import CLEAN_EXIT, HostProcess, fresh_postgres_database, host_env, hosts, start_host
+from tests.cluster.processes import (
+    CLEAN_EXIT,
+    HostProcess,
+    free_port,
+    fresh_postgres_database,
+    host_env,
+    hosts,
+    start_host,
+)
 from tests.storage.schemas import applied_versions, complete_schema, schema_at
 from tests.support import ADMIN, wait_for
 
@@ -107,3 +115,14 @@ def test_two_workers_both_answer_and_stop_cleanly(tmp_path: Path) -> None:
             assert conn.execute(text("SELECT count(*) FROM exthost_migrations")).scalar() == len(discover())
     finally:
         engine.dispose()
+
+
+def test_workers_that_cannot_start_make_serve_exit_with_an_error(tmp_path: Path) -> None:
+    """A worker that fails to start (here: no database at DB_URL) stops them all, and the exit
+    code says so, as with one process: a supervisor (systemd, Kubernetes) sees the failure."""
+    env = host_env(tmp_path, DB_URL=f"postgresql+psycopg://exthost@127.0.0.1:{free_port()}/nowhere")
+    with hosts() as started:
+        host = start_host(env, workers=2)
+        started.append(host)
+        assert host.process.wait(120) == 3, host.log()
+    assert "Application startup failed" in host.log()
