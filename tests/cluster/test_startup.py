@@ -1,10 +1,12 @@
 """Start-up in parallel: three `exthost serve` processes started at once on one empty database
 all come up, the migrations ran once, and the schema is the whole schema; `--workers 2` runs
-two worker processes that both answer and stop cleanly."""
+two worker processes that both answer, a killed one is replaced, and they stop cleanly."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -92,7 +94,7 @@ def pids_answering(host: HostProcess) -> set[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
-def test_two_workers_both_answer_and_stop_cleanly(tmp_path: Path) -> None:
+def test_two_workers_both_answer_are_replaced_when_killed_and_stop_cleanly(tmp_path: Path) -> None:
     env = host_env(tmp_path)
     with hosts() as started:
         host = start_host(env, workers=2)
@@ -103,6 +105,12 @@ def test_two_workers_both_answer_and_stop_cleanly(tmp_path: Path) -> None:
         assert host.pid not in workers
         assert workers <= children(host.pid)
         wait_for(lambda: pids_answering(host) == workers, "both workers to answer requests")
+        # a worker killed while serving is replaced by a new one
+        lost = min(workers)
+        os.kill(lost, signal.SIGKILL)
+        wait_for(lambda: len(ready_workers(host) - workers) == 1, "a new worker to replace the killed one")
+        workers = ready_workers(host) - {lost}
+        wait_for(lambda: workers <= pids_answering(host), "the new worker to answer requests")
         assert host.stop() == 0, host.log()
     log = host.log()
     assert {int(pid) for pid in SHUTDOWN.findall(log)} == workers, log  # each worker's lifespan shut down
