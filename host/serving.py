@@ -8,6 +8,7 @@ starting at once on one database are safe.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import uvicorn
@@ -45,6 +46,22 @@ def parse_workers(value: str) -> int:
     return workers
 
 
+def listening_socket(config: uvicorn.Config) -> socket.socket:
+    """The socket the workers share: uvicorn's, marked as TCP.
+
+    `Config.bind_socket()` leaves the socket's `proto` at 0, the accepted connections inherit
+    it, and asyncio only turns Nagle's algorithm off (`TCP_NODELAY`) on a socket whose proto
+    is `IPPROTO_TCP`: every keep-alive response after the first would then wait ~40 ms for
+    the client's delayed ACK (uvicorn issue #3149). The same descriptor, told what it is.
+    """
+    bound = config.bind_socket()
+    if bound.family not in (socket.AF_INET, socket.AF_INET6):
+        return bound
+    marked = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    marked.set_inheritable(True)
+    return marked
+
+
 def serve(host: str, port: int, workers: int) -> int:
     """Serve until SIGTERM or SIGINT; returns the exit code: 0, or 3 when the app failed to start."""
     if workers == 1:
@@ -53,7 +70,7 @@ def serve(host: str, port: int, workers: int) -> int:
     config = uvicorn.Config(
         APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_config=log_config(), log_level="info"
     )
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor = Multiprocess(config, sockets=[listening_socket(config)])
     supervisor.run()
     # the supervisor stops every worker when one fails to start, and returns as after SIGTERM
     return STARTUP_FAILURE if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes) else 0
