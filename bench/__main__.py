@@ -16,6 +16,7 @@ SECTIONS = [
     ("Security: oversized bodies", "bench.security_payload"),
     ("Security: memory bound", "bench.security_memory"),
     ("Security: starvation", "bench.security_starvation"),
+    ("Cluster: workers", "bench.workers"),
 ]
 
 

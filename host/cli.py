@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -19,16 +18,22 @@ app = typer.Typer(help="Run sandboxed Directus-style extensions.", no_args_is_he
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (env HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (env PORT)")] = None,
+    workers: Annotated[str, typer.Option(metavar="N", help="Worker processes sharing the port")] = "1",
 ) -> None:
-    """Serve the host on HOST:PORT with the extensions of EXTENSIONS_PATH."""
-    import uvicorn
+    """Serve the host on HOST:PORT with the extensions of EXTENSIONS_PATH, in N worker processes."""
+    from host.serving import parse_workers
+    from host.serving import serve as run_server
 
-    from host.app import create_app
-
+    try:
+        count = parse_workers(workers)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     settings = Settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings.data_path.mkdir(parents=True, exist_ok=True)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+    code = run_server(host or settings.host, port or settings.port, count)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from host.cli import app
@@ -61,3 +62,13 @@ def test_build_reports_a_syntax_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["build", str(folder)])
     assert result.exit_code == 1
     assert "index.js" in result.output
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", ""])
+def test_serve_refuses_a_bad_worker_count_in_one_line(value: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["serve", "--workers", value], env={"DATA_PATH": str(tmp_path / "data")})
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"--workers must be a whole number of worker processes (1 or more), not {value!r}"
+    ]
+    assert not (tmp_path / "data").exists()  # refused before anything started

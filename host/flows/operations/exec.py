@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -98,7 +100,11 @@ class ExecSandboxes:
             self._runtime = Runtime(self.settings, SDK_PATH)
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{digest}.js"
-        path.write_text(WRAPPER % code, encoding="utf-8")
+        # written whole, then renamed: the workers of a host share this folder, and one may
+        # open the file while another writes the same script
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        partial.write_text(WRAPPER % code, encoding="utf-8")
+        partial.replace(path)
         name = f"exec-{digest[:12]}"
         capabilities = build_capabilities(name, Scopes(), self.settings)
         return self._runtime.open(name, ExtensionKind.operation, path, capabilities, single_use=True)

@@ -1,7 +1,11 @@
 """Versioned migrations. Each module `mNNNN_<what>.py` defines `VERSION = NNNN` and
 `upgrade(conn)`; they run in order, once, each in its own transaction, and the
 applied version is recorded in `exthost_migrations`. A migration is never
-edited once released: changes go in a new one, so an upgrade never loses data."""
+edited once released: changes go in a new one, so an upgrade never loses data.
+
+The whole run holds the migration lock (`host.storage.lock`): processes starting at once
+on one database migrate it one after the other, and the ones after the first find
+nothing left to apply."""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, select
 from sqlalchemy.engine import Connection
+
+from host.storage.lock import migration_lock
 
 log = logging.getLogger("exthost.storage")
 
@@ -48,7 +54,12 @@ def discover() -> list[Migration]:
 
 
 def migrate(engine: Engine) -> list[int]:
-    """Apply every migration not applied yet; returns the versions applied now."""
+    """Apply every migration not applied yet, under the migration lock; returns the versions applied now."""
+    with migration_lock(engine):
+        return _migrate(engine)
+
+
+def _migrate(engine: Engine) -> list[int]:
     _bookkeeping.create_all(engine)
     with engine.connect() as conn:
         done = set(conn.execute(select(applied_table.c.version)).scalars())
