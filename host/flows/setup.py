@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from host.cluster import ChangeBus, Topic
 from host.config import Settings
 from host.flows.manager import FlowManager
 from host.flows.operations import build_registry
@@ -13,9 +14,11 @@ from host.flows.service import FlowService
 
 async def start_flows(app: FastAPI) -> FlowManager:
     """The operation registry (built-ins, then operation extensions), the manager with
-    the active flows and their triggers, and the service behind /flows and /operations."""
+    the active flows and their triggers (reloaded whenever flows change, here or in another
+    process), and the service behind /flows and /operations."""
     state = app.state
     settings: Settings = state.settings
+    bus: ChangeBus = state.bus
     registry = build_registry(state.registry)
     manager = FlowManager(
         settings,
@@ -26,8 +29,9 @@ async def start_flows(app: FastAPI) -> FlowManager:
         exec_sandboxes=ExecSandboxes(settings, settings.data_path / "flows" / "exec"),
     )
     state.flows = manager
-    state.flow_service = FlowService(state.db, registry, manager.reload)
+    state.flow_service = FlowService(state.db, registry, bus)
     await manager.start()
+    bus.subscribe(Topic.flows, manager.reload)
     return manager
 
 
