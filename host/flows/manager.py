@@ -1,5 +1,5 @@
-"""The flow manager: holds the active flows (reloaded after every change made through
-the API), wires their triggers, and runs them."""
+"""The flow manager: holds the active flows (reloaded after every change, made through
+this process or another: `host.cluster`), wires their triggers, and runs them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
@@ -61,7 +62,7 @@ class FlowManager:
         )
         self.runner = FlowRunner(services, registry, self.runlog)
         self.events = EventTriggers(services.emitter, self.run, self.lookup)
-        self.scheduler = Scheduler(services.db, self._scheduled)
+        self.scheduler = Scheduler(services.db, self._scheduled, ZoneInfo(settings.flows_schedule_timezone))
         self.webhooks = Webhooks(self.run, self.lookup, settings.flows_webhook_cache_ttl, ManualAccess(services))
         self._trees: dict[str, FlowTree] = {}
         self._operations: dict[str, str] = {}
