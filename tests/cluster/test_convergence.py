@@ -162,6 +162,7 @@ def cluster_env(root: Path, **settings: str) -> dict[str, str]:
         "EXTENSIONS_SANDBOX_TIMEOUT": "150",
         "EXTENSIONS_QUARANTINE_AFTER": "2",
         "EXTENSIONS_QUARANTINE_BACKOFF": "3600000",
+        "IMPORT_IP_DENY_LIST": "192.0.2.0/24",  # the hosts' `request` operations may reach each other
         **settings,
     }
 
@@ -299,6 +300,34 @@ def test_a_schedule_runs_once_per_tick_across_hosts_and_stops_everywhere_when_de
     cluster: Cluster,
 ) -> None:
     schedule_runs_once_per_tick(cluster)
+
+
+def test_a_webhook_loop_through_both_hosts_stops_at_the_recursion_limit(cluster: Cluster) -> None:
+    """ping (served by A) requests pong on B, which requests ping on A, ...: the depth travels in
+    X-Exthost-Flow-Depth, so the loop ends at FLOWS_RECURSION_LIMIT (10) runs, not never."""
+    a, b = cluster.a, cluster.b
+    inactive = {"trigger": "webhook", "accountability": "all", "status": "inactive"}
+    ping = a.data("POST", "/flows", {"name": "ping", **inactive})["id"]
+    pong = a.data("POST", "/flows", {"name": "pong", **inactive})["id"]
+    for flow, target in ((ping, f"{b.url}/flows/trigger/{pong}"), (pong, f"{a.url}/flows/trigger/{ping}")):
+        # a depth of 0 given in the options is dropped: only the host sets it
+        forged = [{"header": "X-Exthost-Flow-Depth", "value": "0"}]
+        op = a.data("POST", "/operations", {"position_x": 19, "position_y": 1, "key": "call", "type": "request", "flow": flow, "options": {"url": target, "headers": forged}})
+        a.data("PATCH", f"/flows/{flow}", {"operation": op["id"]})
+    # each activated where it is served: that host has it (and its operation) when the PATCH returns
+    a.data("PATCH", f"/flows/{ping}", {"status": "active"})
+    b.data("PATCH", f"/flows/{pong}", {"status": "active"})
+    response = a.http.get(f"/flows/trigger/{ping}", timeout=120)
+    innermost = response.json()
+    while isinstance(innermost, dict) and "data" in innermost:  # each hop returns the response of the next
+        innermost = innermost["data"]
+    error = innermost["errors"][0]
+    assert error["extensions"]["code"] == "FLOW_RECURSION_LIMIT"
+    assert "10 run(s) over HTTP -> ping" in error["message"]  # the refused run counted every hop, none forged
+    runs = [run for flow in (ping, pong) for run in a.data("GET", f"/flows/{flow}/runs?limit=1000")]
+    assert len(runs) == 10  # the refused eleventh never ran
+    for flow in (ping, pong):
+        assert a.http.delete(f"/flows/{flow}").status_code == 204
 
 
 def test_an_extension_disabled_on_a_is_refused_on_b_and_stays_disabled_after_restarting_both(

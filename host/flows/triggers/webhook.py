@@ -10,6 +10,9 @@
   with `requireConfirmation`, the confirmation `fields` the flow requires. The
   caller must be able to read that collection and the keys must exist
   (`host.flows.triggers.manual`).
+- A request sent by a flow's `request` operation carries `X-Exthost-Flow-Depth`: the run
+  it starts here counts the runs nested around that request (`host.flows.guard`), so a
+  loop webhook -> request -> webhook stops at `FLOWS_RECURSION_LIMIT`, across hosts too.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from host.capabilities.request import FLOW_DEPTH_HEADER
 from host.errors import Forbidden, InvalidPayload, NotFound, Unauthorized
+from host.flows import guard
 from host.flows.models import FlowTree, Trigger
 from host.flows.runner import RunResult
 from host.types import Accountability, Json
@@ -121,8 +126,10 @@ class Webhooks:
             if call.method != method:
                 raise NotFound(f'Webhook flow "{flow_id}" is triggered with {method}, not {call.method}')
             spec = options.get("return") or "$last"
+        nested = guard.depth_of(call.headers.get(FLOW_DEPTH_HEADER.lower()))
         if options.get("async"):
-            task = asyncio.create_task(self._background_run(tree, call.trigger(), who))
+            with guard.arrived(nested):  # the task copies the context
+                task = asyncio.create_task(self._background_run(tree, call.trigger(), who))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             return WebhookResponse(ran=False)
@@ -131,7 +138,8 @@ class Webhooks:
             hit = self._cache.get(key)
             if hit is not None and hit[0] > time.monotonic():
                 return WebhookResponse(ran=True, body=hit[1])
-        result = await self.run(tree, call.trigger(), who)
+        with guard.arrived(nested):
+            result = await self.run(tree, call.trigger(), who)
         body = result.returned(spec)
         if key is not None:
             if len(self._cache) >= MAX_CACHED:
