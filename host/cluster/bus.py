@@ -131,10 +131,6 @@ class ChangeBus:
             await self._refresh(topic)
         return result, revision
 
-    async def revision(self, topic: Topic) -> int:
-        """`topic`'s revision in the database now."""
-        return await self.db.run(lambda conn: revisions.read_one(conn, topic))
-
     # -- converging ---------------------------------------------------------------------
 
     def _heard(self, topic: str, revision: int) -> None:

@@ -277,6 +277,25 @@ def extension_disable_converges_and_is_kept(cluster: Cluster) -> None:
     wait_for(lambda: pinged(cluster.a) == 200, "the extension enabled on B to be served on A", CONVERGED)
 
 
+def test_a_change_whose_announcement_was_lost_is_found_by_the_periodic_revision_check(cluster: Cluster) -> None:
+    """A change committed with its revision bumped but never announced (as when a listening
+    connection was down): both hosts still find it."""
+    flow_id = cluster.a.flow(
+        {"name": "quiet", "trigger": "webhook"}, {"key": "say", "type": "transform", "options": {"json": {"ok": True}}}
+    )
+    wait_for(lambda: served(cluster.b, flow_id) == 200, "B to serve the flow", CONVERGED)
+    engine = create_engine(cluster.env["DB_URL"])
+    try:
+        with engine.begin() as conn:  # no pg_notify, no PUBLISH
+            conn.execute(text("UPDATE exthost_flows SET status = 'inactive' WHERE id = :id"), {"id": flow_id})
+            conn.execute(text("UPDATE exthost_revisions SET revision = revision + 1 WHERE topic = 'flows'"))
+    finally:
+        engine.dispose()
+    for host in cluster.hosts:
+        wait_for(lambda host=host: served(host, flow_id) == 404, "the unannounced deactivation to be in force", CONVERGED)
+    assert cluster.a.http.delete(f"/flows/{flow_id}").status_code == 204
+
+
 def test_faults_counted_on_a_and_b_add_up_to_a_quarantine_on_both(cluster: Cluster) -> None:
     faults_add_up_across_hosts(cluster)
 
