@@ -110,20 +110,30 @@ class ChangeBus:
     # -- changing -----------------------------------------------------------------------
 
     async def change(
-        self, topic: Topic, work: Callable[[Connection], T], *, refresh_here: bool = True
+        self,
+        topic: Topic,
+        work: Callable[[Connection], T],
+        *,
+        refresh_here: bool = True,
+        unchanged: Callable[[T], bool] | None = None,
     ) -> tuple[T, int]:
         """Run `work` and bump `topic`'s revision in one transaction, announce it, then refresh
         this process (unless `refresh_here` is False and the caller applied the change itself:
-        then only when another change came in between). Returns what `work` returned and the
-        revision of the change."""
+        then only when another change came in between). When `unchanged(result)` says `work`
+        changed nothing, nothing is bumped nor announced. Returns what `work` returned and
+        the revision of the change (or, unchanged, one the result is at least as new as)."""
 
-        def transaction(conn: Connection) -> tuple[T, int]:
+        def transaction(conn: Connection) -> tuple[T, int, bool]:
             result = work(conn)
+            if unchanged is not None and unchanged(result):
+                return result, revisions.read_one(conn, topic), False
             revision = revisions.bump(conn, topic)
             self.transport.in_transaction(conn, topic, revision)
-            return result, revision
+            return result, revision, True
 
-        result, revision = await self.db.run(transaction)
+        result, revision, changed = await self.db.run(transaction)
+        if not changed:
+            return result, revision
         previous = self._seen.get(topic, 0)
         self._seen[topic] = max(previous, revision)
         await self.transport.after_commit(topic, revision)

@@ -113,12 +113,13 @@ def _locked(conn: Connection, name: str, now: float) -> ExtensionState:
     return _state(conn.execute(select(table).where(table.c.name == name)).mappings().one())
 
 
-def _transition(conn: Connection, name: str, change: Change, now: float) -> ExtensionState:
+def _transition(conn: Connection, name: str, change: Change, now: float) -> tuple[ExtensionState, ExtensionState]:
+    """The stored state before and after `change` (written only when it differs)."""
     current = _locked(conn, name, now)
     new = change(current)
     if new != current:
         conn.execute(update(table).where(table.c.name == name).values(_values(new, now)))
-    return new
+    return current, new
 
 
 class Adopter(Protocol):
@@ -164,8 +165,11 @@ class ExtensionStates:
             state = self._loaded[name] = change(self.get(name))
             return state, self.revision
         now = self.clock()
-        state, revision = await self.bus.change(
-            Topic.extensions, lambda conn: _transition(conn, name, change, now), refresh_here=False
+        (_, state), revision = await self.bus.change(
+            Topic.extensions,
+            lambda conn: _transition(conn, name, change, now),
+            refresh_here=False,
+            unchanged=lambda states: states[0] == states[1],
         )
         self._loaded[name] = state
         return state, revision
