@@ -33,8 +33,7 @@ def namespace(db: Database) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
-def transport_for(settings: Settings, db: Database) -> Transport:
-    name = namespace(db)
+def transport_for(settings: Settings, db: Database, name: str) -> Transport:
     if settings.redis:
         from host.cluster.redis_pubsub import RedisPubSub
 
@@ -50,7 +49,7 @@ def transport_for(settings: Settings, db: Database) -> Transport:
 async def open_bus(settings: Settings, db: Database) -> ChangeBus:
     """The bus of this process, its revisions marked (`ChangeBus.mark`); `start` it once every
     subscriber has loaded and subscribed."""
-    transport = await anyio.to_thread.run_sync(transport_for, settings, db)
-    bus = ChangeBus(db, transport)
+    name = await anyio.to_thread.run_sync(namespace, db)
+    bus = ChangeBus(db, transport_for(settings, db, name), name)
     await bus.mark()
     return bus

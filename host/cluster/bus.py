@@ -64,9 +64,11 @@ class Coalesced:
 
 
 class ChangeBus:
-    def __init__(self, db: Database, transport: Transport) -> None:
+    def __init__(self, db: Database, transport: Transport, namespace: str = "") -> None:
+        """`namespace` names the database among others (`host.cluster.namespace`)."""
         self.db = db
         self.transport = transport
+        self.namespace = namespace
         self._seen: dict[str, int] = {}
         self._stale: set[str] = set()
         self._subscribers: dict[str, list[Callback]] = {}
@@ -81,6 +83,10 @@ class ChangeBus:
         """Note the current revisions: call before loading the state the subscribers hold, so
         that whatever changes from here on is refreshed once `start` runs."""
         self._seen = await self.db.run(revisions.read)
+
+    def seen(self, topic: Topic) -> int:
+        """The latest revision of `topic` this process knows of (refreshed or being refreshed)."""
+        return self._seen.get(topic, 0)
 
     def subscribe(self, topic: Topic, callback: Callback) -> None:
         """`callback` reloads what this process holds of `topic` from the database."""

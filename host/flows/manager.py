@@ -26,6 +26,7 @@ from host.flows.triggers.event import EventTriggers
 from host.flows.triggers.manual import ManualAccess
 from host.flows.triggers.schedule import Scheduler
 from host.flows.triggers.webhook import Webhooks
+from host.flows.triggers.webhook_cache import WebhookCache
 from host.storage import Database
 from host.types import Accountability, Json
 
@@ -53,6 +54,7 @@ class FlowManager:
         *,
         app_state: Any = None,
         exec_sandboxes: ExecSandboxes | None = None,
+        webhook_cache: WebhookCache | None = None,
     ) -> None:
         services = FlowServices(settings, db, emitter, self, app_state=app_state, exec=exec_sandboxes)
         self.services = services
@@ -63,8 +65,17 @@ class FlowManager:
         self.runner = FlowRunner(services, registry, self.runlog)
         self.events = EventTriggers(services.emitter, self.run, self.lookup)
         self.scheduler = Scheduler(services.db, self._scheduled, ZoneInfo(settings.flows_schedule_timezone))
-        self.webhooks = Webhooks(self.run, self.lookup, settings.flows_webhook_cache_ttl, ManualAccess(services))
+        self.webhooks = Webhooks(
+            self.run,
+            self.lookup,
+            settings.flows_webhook_cache_ttl,
+            ManualAccess(services),
+            webhook_cache,
+            lambda: self.revision,
+        )
         self._trees: dict[str, FlowTree] = {}
+        self.revision = 0
+        """The `flows` revision (host.cluster) the flows held here are at least as new as."""
         self._operations: dict[str, str] = {}
         self._reload_lock = asyncio.Lock()
         self._pruner: asyncio.Task[None] | None = None

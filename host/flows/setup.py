@@ -10,6 +10,7 @@ from host.flows.manager import FlowManager
 from host.flows.operations import build_registry
 from host.flows.operations.exec import ExecSandboxes
 from host.flows.service import FlowService
+from host.flows.triggers.webhook_cache import MemoryCache, RedisCache, WebhookCache
 
 
 async def start_flows(app: FastAPI) -> FlowManager:
@@ -20,6 +21,9 @@ async def start_flows(app: FastAPI) -> FlowManager:
     settings: Settings = state.settings
     bus: ChangeBus = state.bus
     registry = build_registry(state.registry)
+    cache: WebhookCache = MemoryCache()
+    if settings.redis and settings.flows_webhook_cache_ttl > 0:
+        cache = RedisCache(settings.redis, f"exthost:{bus.namespace}")
     manager = FlowManager(
         settings,
         state.db,
@@ -27,11 +31,19 @@ async def start_flows(app: FastAPI) -> FlowManager:
         registry,
         app_state=state,
         exec_sandboxes=ExecSandboxes(settings, settings.data_path / "flows" / "exec"),
+        webhook_cache=cache,
     )
     state.flows = manager
     state.flow_service = FlowService(state.db, registry, bus)
+
+    async def reload() -> None:
+        revision = bus.seen(Topic.flows)  # what is loaded now is at least this new
+        await manager.reload()
+        manager.revision = revision
+
+    manager.revision = bus.seen(Topic.flows)
     await manager.start()
-    bus.subscribe(Topic.flows, manager.reload)
+    bus.subscribe(Topic.flows, reload)
     return manager
 
 

@@ -163,6 +163,7 @@ def cluster_env(root: Path, **settings: str) -> dict[str, str]:
         "EXTENSIONS_QUARANTINE_AFTER": "2",
         "EXTENSIONS_QUARANTINE_BACKOFF": "3600000",
         "IMPORT_IP_DENY_LIST": "192.0.2.0/24",  # the hosts' `request` operations may reach each other
+        "FLOWS_WEBHOOK_CACHE_TTL": "600",
         **settings,
     }
 
@@ -294,6 +295,29 @@ def test_a_change_whose_announcement_was_lost_is_found_by_the_periodic_revision_
     for host in cluster.hosts:
         wait_for(lambda host=host: served(host, flow_id) == 404, "the unannounced deactivation to be in force", CONVERGED)
     assert cluster.a.http.delete(f"/flows/{flow_id}").status_code == 204
+
+
+def test_the_webhook_get_cache_is_shared_through_redis_and_per_process_without(
+    request: pytest.FixtureRequest, cluster: Cluster
+) -> None:
+    a, b = cluster.a, cluster.b
+    flow_id = a.flow(
+        {"name": "random", "trigger": "webhook"},
+        {"key": "draw", "type": "exec", "options": {"code": "module.exports = () => ({ n: Math.random() })"}},
+    )
+    wait_for(lambda: b.http.get(f"/flows/trigger/{flow_id}?probe=1").status_code == 200, "B to serve it", CONVERGED)
+    first = a.http.get(f"/flows/trigger/{flow_id}").json()
+    assert a.http.get(f"/flows/trigger/{flow_id}").json() == first  # cached on A
+    on_b = b.http.get(f"/flows/trigger/{flow_id}").json()
+    if request.node.callspec.params["cluster"] == "redis":
+        assert on_b == first  # one cache for the cluster
+    else:
+        assert on_b != first  # each process its own (docs/cluster.md)
+        assert b.http.get(f"/flows/trigger/{flow_id}").json() == on_b
+    a.data("PATCH", f"/flows/{flow_id}", {"name": "random, renamed"})  # any change of flows drops it everywhere
+    wait_for(lambda: b.http.get(f"/flows/trigger/{flow_id}").json() not in (first, on_b), "B's cache dropped", CONVERGED)
+    assert a.http.get(f"/flows/trigger/{flow_id}").json() not in (first, on_b)
+    assert a.http.delete(f"/flows/{flow_id}").status_code == 204
 
 
 def test_faults_counted_on_a_and_b_add_up_to_a_quarantine_on_both(cluster: Cluster) -> None:

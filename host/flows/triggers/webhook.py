@@ -4,7 +4,8 @@
   `$trigger` is `{path, query, body, method, headers}`; the response is the
   flow's `return` (`$last` by default, `$all`, or an operation key); `async`
   answers at once and runs the flow in the background; a GET result is cached
-  for `FLOWS_WEBHOOK_CACHE_TTL` seconds unless the flow sets `cache: false`.
+  for `FLOWS_WEBHOOK_CACHE_TTL` seconds unless the flow sets `cache: false` (in this
+  process, or in Redis for every process when `REDIS` is set: `webhook_cache`).
 - manual: POST only, authenticated; the body names a `collection` of the flow's
   `collections`, the selected `keys` (unless `requireSelection` is false) and,
   with `requireConfirmation`, the confirmation `fields` the flow requires. The
@@ -21,7 +22,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,13 +31,12 @@ from host.errors import Forbidden, InvalidPayload, NotFound, Unauthorized
 from host.flows import guard
 from host.flows.models import FlowTree, Trigger
 from host.flows.runner import RunResult
+from host.flows.triggers.webhook_cache import MemoryCache, WebhookCache
 from host.types import Accountability, Json
 
 Run = Callable[[FlowTree, Json, Accountability | None], Awaitable[RunResult]]
 Lookup = Callable[[str], FlowTree | None]
 Authorize = Callable[[dict[str, Any], Json, Accountability], Awaitable[None]]
-
-MAX_CACHED = 1000
 
 log = logging.getLogger("exthost.flows")
 
@@ -92,20 +91,27 @@ def check_manual(options: dict[str, Any], body: Json) -> None:
 
 
 class Webhooks:
-    def __init__(self, run: Run, lookup: Lookup, cache_ttl: int, authorize: Authorize) -> None:
+    def __init__(
+        self,
+        run: Run,
+        lookup: Lookup,
+        cache_ttl: int,
+        authorize: Authorize,
+        cache: WebhookCache | None = None,
+        generation: Callable[[], int] = lambda: 0,
+    ) -> None:
+        """`generation()`: the `flows` revision the flows `lookup` finds were loaded at (a key of the cache)."""
         self.run = run
         self.lookup = lookup
         self.authorize = authorize
         self.cache_ttl = cache_ttl
-        self._cache: dict[str, tuple[float, Json]] = {}
+        self.cache: WebhookCache = cache or MemoryCache()
+        self.generation = generation
         self._background: set[asyncio.Task[RunResult | None]] = set()
 
-    def forget(self, flow_id: str | None = None) -> None:
-        """Drop cached results (of one flow, or all)."""
-        if flow_id is None:
-            self._cache.clear()
-        else:
-            self._cache = {k: v for k, v in self._cache.items() if not k.startswith(flow_id + "|")}
+    def forget(self) -> None:
+        """The flows changed: drop every cached result."""
+        self.cache.forget()
 
     async def handle(self, flow_id: str, call: WebhookCall, who: Accountability | None) -> WebhookResponse:
         tree = self.lookup(flow_id)
@@ -135,16 +141,14 @@ class Webhooks:
             return WebhookResponse(ran=False)
         key = self._cache_key(tree, call, who)
         if key is not None:
-            hit = self._cache.get(key)
-            if hit is not None and hit[0] > time.monotonic():
-                return WebhookResponse(ran=True, body=hit[1])
+            found, cached = await self.cache.get(key)
+            if found:
+                return WebhookResponse(ran=True, body=cached)
         with guard.arrived(nested):
             result = await self.run(tree, call.trigger(), who)
         body = result.returned(spec)
         if key is not None:
-            if len(self._cache) >= MAX_CACHED:
-                self._cache.clear()
-            self._cache[key] = (time.monotonic() + self.cache_ttl, body)
+            await self.cache.put(key, body, self.cache_ttl)
         return WebhookResponse(ran=True, body=body)
 
     async def _background_run(self, tree: FlowTree, trigger: Json, who: Accountability | None) -> RunResult | None:
@@ -160,7 +164,7 @@ class Webhooks:
         if tree.flow.options.get("cache") is False:
             return None
         user = who.user if who else ""
-        return f"{tree.flow.id}|{user}|{json.dumps(call.query, sort_keys=True)}"
+        return f"{self.generation()}|{tree.flow.id}|{user}|{json.dumps(call.query, sort_keys=True)}"
 
     async def stop(self) -> None:
         for task in list(self._background):
@@ -168,3 +172,4 @@ class Webhooks:
         for task in list(self._background):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.cache.close()
