@@ -9,13 +9,15 @@ import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ItemAction = Literal["read", "create", "update", "delete", "*"]
 
-CREDENTIAL_NAMES = frozenset({"ADMIN_TOKEN", "USER_TOKENS", "EMAIL_SMTP_PASSWORD"})
+CREDENTIAL_NAMES = frozenset({"ADMIN_TOKEN", "USER_TOKENS", "EMAIL_SMTP_PASSWORD", "REDIS"})
 """Settings that never enter a flow's `$env`, even when allow-listed."""
 
 
@@ -78,6 +80,9 @@ class Settings(BaseSettings):
     data_path: Path = Path("data")
     extensions_cache_path: Path | None = Field(None, description="compiled-code cache (default DATA_PATH/cache)")
     db_url: str = ""
+    redis: str | None = Field(
+        None, description="Redis connection URL (redis://, rediss:// or unix://): changes are announced through it"
+    )
     admin_token: str | None = None
     user_tokens: Annotated[dict[str, UserToken], NoDecode] = Field(
         default_factory=dict, description="other users' tokens: 'token:user:role,...' or JSON"
@@ -129,6 +134,7 @@ class Settings(BaseSettings):
     flows_max_steps: int = Field(1000, gt=0, description="operations one run may execute")
     flows_run_script_max_memory: int = Field(32, gt=0, description="MB of memory of an exec script")
     flows_run_script_timeout: int = Field(10_000, gt=0, description="ms of execution of an exec script")
+    flows_schedule_timezone: str = Field("UTC", description="IANA time zone schedule crons are evaluated in")
     flows_webhook_cache_ttl: int = Field(0, ge=0, description="seconds GET webhook results are cached")
     flows_log_retention: str = Field("30d", description="age after which runs are dropped from the log")
     flows_log_max_runs: int = Field(1000, gt=0, description="runs kept per flow in the log")
@@ -155,6 +161,26 @@ class Settings(BaseSettings):
     @classmethod
     def _byte_size(cls, value: object) -> object:
         return parse_byte_size(value, "MAX_PAYLOAD_SIZE")
+
+    @field_validator("redis", mode="before")
+    @classmethod
+    def _redis(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or urlsplit(value.strip()).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("REDIS must be a connection URL such as redis://127.0.0.1:6379 (redis://, rediss://, unix://)")
+        return value.strip()
+
+    @field_validator("flows_schedule_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"FLOWS_SCHEDULE_TIMEZONE {value!r} is not an IANA time zone name (such as UTC or Europe/Paris)"
+            ) from None
+        return value
 
     @field_validator("user_tokens", mode="before")
     @classmethod
@@ -184,8 +210,11 @@ class Settings(BaseSettings):
         return self.db_url or f"sqlite:///{self.data_path / 'exthost.db'}"
 
     def credentials(self) -> list[str]:
-        """The host's own secrets: `ADMIN_TOKEN`, every `USER_TOKENS` token, `EMAIL_SMTP_PASSWORD`."""
+        """The host's own secrets: `ADMIN_TOKEN`, every `USER_TOKENS` token, `EMAIL_SMTP_PASSWORD`, the
+        `REDIS` URL and its password."""
         values = [self.admin_token, *self.user_tokens, self.email_smtp_password]
+        if self.redis:
+            values += [self.redis, urlsplit(self.redis).password]
         return [value for value in values if value]
 
     def flows_env(self) -> dict[str, str]:

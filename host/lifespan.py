@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
+from host.cluster import ChangeBus, Topic, open_bus
 from host.config import Settings
 from host.endpoints.routes import EndpointTable
 from host.events import Emitter
@@ -45,23 +46,29 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     database = Database(settings.database_url)
     await anyio.to_thread.run_sync(database.migrate)
     app.state.db = database
+    # revisions marked before anything is loaded: every later change is caught up with in bus.start()
+    bus: ChangeBus = await open_bus(settings, database)
+    app.state.bus = bus
     emitter = Emitter()
     await emitter.start()
     app.state.emitter = emitter
     runtime = Runtime(settings, SDK_PATH)
     app.state.runtime = runtime
-    states = ExtensionStates(database, app.state.clock)
+    states = ExtensionStates(bus, app.state.clock)
     await states.load()
+    bus.subscribe(Topic.extensions, states.refresh)
     app.state.registry = load_all(settings.extensions_path, runtime, settings, namespace, states)
     app.state.endpoints = build_endpoints(app.state.registry)
     register_hooks(emitter, app.state.registry)
     app.state.items = ItemsService(database, emitter)
-    await start_flows(app)
+    await start_flows(app)  # subscribes the flow manager to Topic.flows
+    await bus.start()
     loaded = sum(1 for _ in app.state.registry.loaded())
     log.info("exthost ready: %d extension(s) loaded from %s", loaded, settings.extensions_path)
     try:
         yield
     finally:
+        await bus.stop()
         await stop_flows(app)
         await emitter.stop()
         app.state.registry.close()

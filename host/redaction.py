@@ -102,8 +102,8 @@ def _is_token_pair(part: str) -> bool:
 
 def configured_secrets(settings: Settings) -> list[str]:
     """Every value the host redacts wherever it appears: its credentials (`ADMIN_TOKEN`,
-    `USER_TOKENS`, `EMAIL_SMTP_PASSWORD`) and the values of the flows' `$env`, read now
-    (the environment may change while the host runs)."""
+    `USER_TOKENS`, `EMAIL_SMTP_PASSWORD`, the `REDIS` URL and its password) and the values of
+    the flows' `$env`, read now (the environment may change while the host runs)."""
     values = [*settings.credentials(), *settings.flows_env().values()]
     return [value for value in values if len(value) >= MIN_SECRET_LENGTH]
 

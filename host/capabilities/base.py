@@ -18,6 +18,9 @@ class CallContext:
 
     extension: str
     wall_deadline: float
+    flow_depth: int = 0
+    """How many flow runs are nested around the call (set by the host's `request` operation):
+    sent along as `X-Exthost-Flow-Depth` (host/flows/guard.py)."""
 
     def remaining(self) -> float:
         return self.wall_deadline - time.monotonic()

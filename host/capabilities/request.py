@@ -51,6 +51,10 @@ logger = logging.getLogger("exthost.capabilities.request")
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
+FLOW_DEPTH_HEADER = "X-Exthost-Flow-Depth"
+"""How deep in nested flow runs a request of the `request` operation was sent: set by the host
+only (a value the guest or the flow's options give is dropped), read by webhook triggers."""
+
 # Headers the host controls: framing, connection management, routing and decoding.
 _DROPPED_HEADERS = frozenset(
     {
@@ -66,6 +70,7 @@ _DROPPED_HEADERS = frozenset(
         "accept-encoding",
         "proxy-authorization",
         "proxy-connection",
+        FLOW_DEPTH_HEADER.lower(),
     }
 )
 _CROSS_ORIGIN_DROPPED = frozenset({"authorization", "cookie"})
@@ -254,7 +259,7 @@ class _Requester:
         until = time.monotonic() + budget
         try:
             with deadline(until):
-                result = self._fetch(url, target, method, options, until)
+                result = self._fetch(url, target, method, options, until, ctx.flow_depth)
         except CapabilityDenied:
             raise
         except httpx.TimeoutException:
@@ -282,9 +287,11 @@ class _Requester:
         return target
 
     def _fetch(
-        self, url: str, target: NormalizedURL, method: str, options: RequestOptions, until: float
+        self, url: str, target: NormalizedURL, method: str, options: RequestOptions, until: float, flow_depth: int
     ) -> RequestResult:
         headers = _request_headers(options.headers)
+        if flow_depth > 0:
+            headers.append((FLOW_DEPTH_HEADER, str(flow_depth)))
         body = options.body.encode("utf-8") if options.body is not None else None
         where = shown(url)
         redirects = 0

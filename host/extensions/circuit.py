@@ -10,22 +10,25 @@
 - A refused call raises `ExtensionUnavailable` (503 `EXTENSION_UNAVAILABLE`): callers
   that guard something (filter hooks, filter-event flows) fail closed on it.
 
-Every change is written to `exthost_extension_state` (`host.extensions.state`); a call
-that changes nothing costs no query and no lock beyond the breaker's own.
+The state is stored (`host.extensions.state`) and shared by every process on the database:
+each transition (a fault, a probe's outcome, an enable or disable) is computed from the
+stored row inside one transaction (`after_fault`, `after_success`, `with_enabled` below),
+and the breakers of the other processes adopt the result within about a second. A call
+that changes nothing costs no query and no lock beyond the breaker's own. The probe is
+let through per process: each process may run one probe once the rest is over.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from host.errors import ExtensionFailed, ExtensionFault, ExtensionUnavailable
-from host.extensions.state import Clock, ExtensionState, ExtensionStates
+from host.extensions.state import Change, Clock, ExtensionState, ExtensionStates
 from host.sandbox import Sandbox, SandboxStatus
 from host.types import Json, Registration, Undefined
 
@@ -56,12 +59,49 @@ class Probe:
     """The one call let through to test a quarantined extension."""
 
 
-class CircuitBreaker:
-    """The state machine of one extension; thread-safe, every transition returns the new state."""
+def after_fault(
+    state: ExtensionState, *, probing: bool, message: str, now: float, policy: QuarantinePolicy
+) -> ExtensionState:
+    """A call faulted (`probing`: it was this process's probe)."""
+    faults = state.faults_in_a_row + 1
+    until, backoff = state.quarantined_until, state.backoff_ms
+    if probing and until is not None:
+        backoff = policy.next_backoff(backoff)
+        until = now + backoff / 1000
+        log.error("extension %s: the probe call faulted, quarantined for %d ms more", state.name, backoff)
+    elif until is None and faults >= policy.after:
+        backoff = policy.next_backoff(None)
+        until = now + backoff / 1000
+        log.error("extension %s quarantined for %d ms after %d faults in a row", state.name, backoff, faults)
+    else:
+        log.warning("extension %s faulted (%d in a row): %s", state.name, faults, message)
+    return replace(state, faults_in_a_row=faults, quarantined_until=until, backoff_ms=backoff, last_error=message)
 
-    def __init__(self, state: ExtensionState, policy: QuarantinePolicy, clock: Clock) -> None:
+
+def after_success(state: ExtensionState, *, probing: bool) -> ExtensionState:
+    """A call did not fault (it may have thrown): a probe lifts the quarantine, any call ends a run of faults."""
+    if probing and state.quarantined_until is not None:
+        log.warning("extension %s: the probe call succeeded, quarantine lifted", state.name)
+        return replace(state, faults_in_a_row=0, quarantined_until=None, backoff_ms=None)
+    if state.quarantined_until is None and state.faults_in_a_row:
+        return replace(state, faults_in_a_row=0)
+    return state
+
+
+def with_enabled(state: ExtensionState, enabled: bool) -> ExtensionState:
+    """An administrator's decision; enabling resets faults and quarantine."""
+    if enabled:
+        return replace(state, enabled=True, faults_in_a_row=0, quarantined_until=None, backoff_ms=None)
+    return replace(state, enabled=False)
+
+
+class CircuitBreaker:
+    """What this process knows of one extension's state (the stored one, adopted after every
+    transition and refresh) and its probe; thread-safe."""
+
+    def __init__(self, state: ExtensionState, clock: Clock, revision: int = 0) -> None:
         self._state = state
-        self._policy = policy
+        self._revision = revision
         self._clock = clock
         self._probe: Probe | None = None
         self._lock = threading.Lock()
@@ -69,6 +109,17 @@ class CircuitBreaker:
     @property
     def state(self) -> ExtensionState:
         return self._state
+
+    def adopt(self, state: ExtensionState, revision: int) -> None:
+        """The stored state at `revision`; one older than what this breaker holds is ignored."""
+        with self._lock:
+            if revision >= self._revision:
+                self._state, self._revision = state, revision
+
+    def keep(self, state: ExtensionState) -> None:
+        """A state that could not be stored: in force here until the stored one is adopted again."""
+        with self._lock:
+            self._state = state
 
     def admit(self) -> Probe | None:
         """Let a call through (returns the `Probe` when it is the probe) or raise `ExtensionUnavailable`."""
@@ -95,66 +146,14 @@ class CircuitBreaker:
             self._probe = Probe()
             return self._probe
 
-    def _end_probe(self, probe: Probe | None) -> bool:
-        """Whether `probe` is the current probe (which it then ends)."""
-        if probe is not None and probe is self._probe:
-            self._probe = None
-            return True
-        return False
+    def is_probe(self, probe: Probe | None) -> bool:
+        return probe is not None and probe is self._probe
 
-    def succeeded(self, probe: Probe | None) -> ExtensionState | None:
-        """A call that did not fault (it may have thrown); the new state if it changed."""
-        state = self._state
-        if probe is None and state.faults_in_a_row == 0:
-            return None
+    def end(self, probe: Probe | None) -> None:
+        """The call holding `probe` ended (after its transition was adopted): a probe may run again."""
         with self._lock:
-            state = self._state
-            if self._end_probe(probe) and state.quarantined_until is not None:
-                log.warning("extension %s: the probe call succeeded, quarantine lifted", state.name)
-                self._state = replace(state, faults_in_a_row=0, quarantined_until=None, backoff_ms=None)
-            elif state.quarantined_until is None and state.faults_in_a_row:
-                self._state = replace(state, faults_in_a_row=0)
-            else:
-                return None
-            return self._state
-
-    def failed(self, probe: Probe | None, message: str) -> ExtensionState:
-        """A call that faulted; returns the new state."""
-        with self._lock:
-            state = self._state
-            faults = state.faults_in_a_row + 1
-            until, backoff = state.quarantined_until, state.backoff_ms
-            if self._end_probe(probe) and until is not None:
-                backoff = self._policy.next_backoff(backoff)
-                until = self._clock() + backoff / 1000
-                log.error("extension %s: the probe call faulted, quarantined for %d ms more", state.name, backoff)
-            elif until is None and faults >= self._policy.after:
-                backoff = self._policy.next_backoff(None)
-                until = self._clock() + backoff / 1000
-                log.error("extension %s quarantined for %d ms after %d faults in a row", state.name, backoff, faults)
-            else:
-                log.warning("extension %s faulted (%d in a row): %s", state.name, faults, message)
-            self._state = replace(
-                state, faults_in_a_row=faults, quarantined_until=until, backoff_ms=backoff, last_error=message
-            )
-            return self._state
-
-    def released(self, probe: Probe | None) -> None:
-        """A call that ended neither way (cancelled, refused by the host): a probe may run again."""
-        with self._lock:
-            self._end_probe(probe)
-
-    def set_enabled(self, enabled: bool) -> ExtensionState:
-        """An administrator's decision; enabling resets faults and quarantine."""
-        with self._lock:
-            if enabled:
+            if self.is_probe(probe):
                 self._probe = None
-                self._state = replace(
-                    self._state, enabled=True, faults_in_a_row=0, quarantined_until=None, backoff_ms=None
-                )
-            else:
-                self._state = replace(self._state, enabled=False)
-            return self._state
 
     def status(self) -> SandboxStatus | None:
         state = self._state
@@ -182,17 +181,16 @@ class CircuitBreaker:
         }
 
 
-Save = Callable[[ExtensionState], Awaitable[None]]
-
-
 class GuardedSandbox:
     """A `Sandbox` behind its extension's circuit breaker: what the registry holds."""
 
-    def __init__(self, inner: Sandbox, breaker: CircuitBreaker, save: Save | None = None) -> None:
+    def __init__(
+        self, inner: Sandbox, breaker: CircuitBreaker, states: ExtensionStates, policy: QuarantinePolicy
+    ) -> None:
         self.inner = inner
         self.breaker = breaker
-        self._save = save
-        self._saving: asyncio.Lock | None = None
+        self._states = states
+        self._policy = policy
 
     @property
     def name(self) -> str:
@@ -221,46 +219,52 @@ class GuardedSandbox:
         try:
             result = await self.inner.call(handler, args)
         except ExtensionFault as fault:
-            self.breaker.failed(probe, fault.message)
-            await self._persist()
+            probing, message, now = self.breaker.is_probe(probe), fault.message, self._states.clock()
+            policy = self._policy
+            await self._change(
+                lambda s: after_fault(s, probing=probing, message=message, now=now, policy=policy), probe
+            )
             raise
         except ExtensionFailed:  # the handler threw: the instance is healthy
-            if self.breaker.succeeded(probe) is not None:
-                await self._persist()
+            await self._succeeded(probe)
             raise
         except BaseException:
-            self.breaker.released(probe)
+            self.breaker.end(probe)
             raise
-        if self.breaker.succeeded(probe) is not None:
-            await self._persist()
+        await self._succeeded(probe)
         return result
+
+    async def _succeeded(self, probe: Probe | None) -> None:
+        if probe is None and self.breaker.state.faults_in_a_row == 0:
+            return  # nothing to change: no query
+        probing = self.breaker.is_probe(probe)
+        await self._change(lambda s: after_success(s, probing=probing), probe)
 
     async def set_enabled(self, enabled: bool) -> None:
         """An administrator's enable or disable; raises if it could not be stored."""
-        self.breaker.set_enabled(enabled)
+        await self._change(lambda s: with_enabled(s, enabled), None, quiet=False)
         log.warning("extension %s %s by an administrator", self.name, "enabled" if enabled else "disabled")
-        await self._persist(quiet=False)
 
-    async def _persist(self, *, quiet: bool = True) -> None:
-        """Write the current state; serialized, so the last write is always the latest state."""
-        if self._save is None:
-            return
-        if self._saving is None:
-            self._saving = asyncio.Lock()
-        async with self._saving:
-            try:
-                await self._save(self.breaker.state)
-            except Exception:
-                if not quiet:
-                    raise
-                # the state stays in force in this process; its next change is written again
-                log.exception("extension %s: its state could not be saved", self.name)
+    async def _change(self, change: Change, probe: Probe | None, *, quiet: bool = True) -> None:
+        """Apply `change` to the stored state and adopt the result; the probe ends after that."""
+        try:
+            state, revision = await self._states.transition(self.name, change)
+            self.breaker.adopt(state, revision)
+        except Exception:
+            if not quiet:
+                raise
+            # in force in this process until the stored state is adopted again
+            log.exception("extension %s: its state could not be stored", self.name)
+            self.breaker.keep(change(self.breaker.state))
+        finally:
+            self.breaker.end(probe)
 
     def close(self) -> None:
         self.inner.close()
 
 
 def guard(sandbox: Sandbox, states: ExtensionStates, policy: QuarantinePolicy) -> GuardedSandbox:
-    """`sandbox` behind a breaker holding its stored state, saving every change to `states`."""
-    breaker = CircuitBreaker(states.get(sandbox.name), policy, states.clock)
-    return GuardedSandbox(sandbox, breaker, states.save)
+    """`sandbox` behind a breaker holding its stored state, which follows every change of it."""
+    breaker = CircuitBreaker(states.get(sandbox.name), states.clock, states.revision)
+    states.hold(sandbox.name, breaker)
+    return GuardedSandbox(sandbox, breaker, states, policy)

@@ -1,9 +1,13 @@
 """Extension state in the database: the `exthost_extension_state` table (migration
-`m0003_extension_state`) is the source of truth.
+`m0003_extension_state`) is the source of truth for every process.
 
-It is read once when the extensions load and written whenever a state changes (an
-administrator's enable or disable, a fault, a quarantine, a probe's outcome): a
-guest call that changes nothing costs no query.
+- It is read once when the extensions load, and again (all rows) whenever another
+  process changed it: every change bumps the `extensions` revision (`host.cluster`), so
+  an enable, disable or quarantine made anywhere is in force everywhere within about a second.
+- A change (an administrator's enable or disable, a fault, a quarantine, a probe's
+  outcome) is a transition of the STORED row, computed in one transaction that holds the
+  row's lock: faults counted by several processes add up, none is lost to a stale copy.
+- A guest call that changes nothing costs no query.
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, String, Table, Text, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from host.storage import Database
+from host.cluster import ChangeBus, Topic, revisions
 from host.storage.schema import metadata
 
 log = logging.getLogger("exthost.extensions")
@@ -55,6 +60,10 @@ class ExtensionState:
     last_error: str | None = None
 
 
+Change = Callable[[ExtensionState], ExtensionState]
+"""A transition: the new state from the current one (the same when nothing changes)."""
+
+
 def _moment(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
@@ -74,50 +83,93 @@ def _values(state: ExtensionState, now: float) -> dict[str, object]:
     }
 
 
-def _read(conn: Connection) -> dict[str, ExtensionState]:
-    found: dict[str, ExtensionState] = {}
-    for row in conn.execute(select(table)).mappings():
-        until = row["quarantined_until"]
-        found[row["name"]] = ExtensionState(
-            name=row["name"],
-            enabled=bool(row["enabled"]),
-            faults_in_a_row=int(row["faults_in_a_row"]),
-            quarantined_until=None if until is None else _seconds(until),
-            backoff_ms=None if row["backoff_ms"] is None else int(row["backoff_ms"]),
-            last_error=row["last_error"],
-        )
-    return found
+def _state(row: Any) -> ExtensionState:
+    until = row["quarantined_until"]
+    return ExtensionState(
+        name=row["name"],
+        enabled=bool(row["enabled"]),
+        faults_in_a_row=int(row["faults_in_a_row"]),
+        quarantined_until=None if until is None else _seconds(until),
+        backoff_ms=None if row["backoff_ms"] is None else int(row["backoff_ms"]),
+        last_error=row["last_error"],
+    )
 
 
-def _write(conn: Connection, state: ExtensionState, now: float) -> None:
-    values = _values(state, now)
-    if conn.execute(update(table).where(table.c.name == state.name).values(values)).rowcount:
-        return
-    try:
-        with conn.begin_nested():
-            conn.execute(table.insert().values(name=state.name, **values))
-    except IntegrityError:  # another process inserted it meanwhile
-        conn.execute(update(table).where(table.c.name == state.name).values(values))
+def _read(conn: Connection) -> tuple[dict[str, ExtensionState], int]:
+    """Every stored state and a revision they are at least as new as (read first)."""
+    revision = revisions.read_one(conn, Topic.extensions)
+    return {row["name"]: _state(row) for row in conn.execute(select(table)).mappings()}, revision
+
+
+def _locked(conn: Connection, name: str, now: float) -> ExtensionState:
+    """The stored state of `name`, its row locked until the commit (inserted first when missing)."""
+    lock = update(table).where(table.c.name == name).values(name=table.c.name)
+    if not conn.execute(lock).rowcount:
+        try:
+            with conn.begin_nested():
+                conn.execute(table.insert().values(name=name, **_values(ExtensionState(name), now)))
+        except IntegrityError:  # another process inserted it meanwhile
+            conn.execute(lock)
+    return _state(conn.execute(select(table).where(table.c.name == name)).mappings().one())
+
+
+def _transition(conn: Connection, name: str, change: Change, now: float) -> tuple[ExtensionState, ExtensionState]:
+    """The stored state before and after `change` (written only when it differs)."""
+    current = _locked(conn, name, now)
+    new = change(current)
+    if new != current:
+        conn.execute(update(table).where(table.c.name == name).values(_values(new, now)))
+    return current, new
+
+
+class Adopter(Protocol):
+    """What holds an extension's state in this process (its circuit breaker)."""
+
+    def adopt(self, state: ExtensionState, revision: int) -> None: ...
 
 
 class ExtensionStates:
-    """The stored states, read at load; `save` writes one through. Without a database
-    (`exthost validate`) states live in memory only."""
+    """The stored states: read at load, refreshed when another process changed them, changed
+    through `transition`. Without a bus (`exthost validate`) states live in memory only."""
 
-    def __init__(self, database: Database | None, clock: Clock = time.time) -> None:
-        self.database = database
+    def __init__(self, bus: ChangeBus | None, clock: Clock = time.time) -> None:
+        self.bus = bus
         self.clock = clock
+        self.revision = 0
         self._loaded: dict[str, ExtensionState] = {}
+        self._holders: dict[str, Adopter] = {}
 
     async def load(self) -> None:
-        if self.database is not None:
-            self._loaded = await self.database.run(_read)
+        if self.bus is not None:
+            self._loaded, self.revision = await self.bus.db.run(_read)
 
     def get(self, name: str) -> ExtensionState:
         return self._loaded.get(name) or ExtensionState(name)
 
-    async def save(self, state: ExtensionState) -> None:
-        self._loaded[state.name] = state
-        if self.database is not None:
-            now = self.clock()
-            await self.database.run(lambda conn: _write(conn, state, now))
+    def hold(self, name: str, holder: Adopter) -> None:
+        """`holder` adopts `name`'s state at every refresh."""
+        self._holders[name] = holder
+
+    async def refresh(self) -> None:
+        """Read every stored state again and hand each to its holder (the bus's subscriber)."""
+        if self.bus is None:
+            return
+        self._loaded, self.revision = await self.bus.db.run(_read)
+        for name, holder in self._holders.items():
+            holder.adopt(self.get(name), self.revision)
+
+    async def transition(self, name: str, change: Change) -> tuple[ExtensionState, int]:
+        """Apply `change` to the stored state of `name` atomically; returns the new state and the
+        revision it is at (the caller adopts it: the other holders are not refreshed)."""
+        if self.bus is None:
+            state = self._loaded[name] = change(self.get(name))
+            return state, self.revision
+        now = self.clock()
+        (_, state), revision = await self.bus.change(
+            Topic.extensions,
+            lambda conn: _transition(conn, name, change, now),
+            refresh_here=False,
+            unchanged=lambda states: states[0] == states[1],
+        )
+        self._loaded[name] = state
+        return state, revision

@@ -1,5 +1,5 @@
-"""The flow manager: holds the active flows (reloaded after every change made through
-the API), wires their triggers, and runs them."""
+"""The flow manager: holds the active flows (reloaded after every change, made through
+this process or another: `host.cluster`), wires their triggers, and runs them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
@@ -25,6 +26,7 @@ from host.flows.triggers.event import EventTriggers
 from host.flows.triggers.manual import ManualAccess
 from host.flows.triggers.schedule import Scheduler
 from host.flows.triggers.webhook import Webhooks
+from host.flows.triggers.webhook_cache import WebhookCache
 from host.storage import Database
 from host.types import Accountability, Json
 
@@ -52,6 +54,7 @@ class FlowManager:
         *,
         app_state: Any = None,
         exec_sandboxes: ExecSandboxes | None = None,
+        webhook_cache: WebhookCache | None = None,
     ) -> None:
         services = FlowServices(settings, db, emitter, self, app_state=app_state, exec=exec_sandboxes)
         self.services = services
@@ -61,9 +64,18 @@ class FlowManager:
         )
         self.runner = FlowRunner(services, registry, self.runlog)
         self.events = EventTriggers(services.emitter, self.run, self.lookup)
-        self.scheduler = Scheduler(services.db, self._scheduled)
-        self.webhooks = Webhooks(self.run, self.lookup, settings.flows_webhook_cache_ttl, ManualAccess(services))
+        self.scheduler = Scheduler(services.db, self._scheduled, ZoneInfo(settings.flows_schedule_timezone))
+        self.webhooks = Webhooks(
+            self.run,
+            self.lookup,
+            settings.flows_webhook_cache_ttl,
+            ManualAccess(services),
+            webhook_cache,
+            lambda: self.revision,
+        )
         self._trees: dict[str, FlowTree] = {}
+        self.revision = 0
+        """The `flows` revision (host.cluster) the flows held here are at least as new as."""
         self._operations: dict[str, str] = {}
         self._reload_lock = asyncio.Lock()
         self._pruner: asyncio.Task[None] | None = None

@@ -1,15 +1,17 @@
 """Create, read, update and delete flows and operations, with every check, in one
-transaction per request; the manager reloads the active flows after each change."""
+transaction per request; each change bumps the `flows` revision (`host.cluster`), so the
+manager of every process reloads the active flows (this one before the request returns)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from host.cluster import ChangeBus, Topic
 from host.errors import InvalidPayload, NotFound
 from host.flows import repository
 from host.flows.graph import check_flow_graph
@@ -30,8 +32,6 @@ from host.flows.triggers.options import check_trigger_options
 from host.storage import Database
 from host.types import Accountability, Json
 
-Changed = Callable[[], Awaitable[None]]
-
 
 def _invalid(error: FieldError) -> InvalidPayload:
     return InvalidPayload(f"Invalid payload. {error}")
@@ -42,17 +42,16 @@ def _prefix(index: int, many: bool) -> str:
 
 
 class FlowService:
-    def __init__(self, db: Database, registry: OperationRegistry, changed: Changed) -> None:
+    def __init__(self, db: Database, registry: OperationRegistry, bus: ChangeBus) -> None:
         self.db = db
         self.registry = registry
-        self.changed = changed
+        self.bus = bus
 
     async def _write(self, work: Callable[[Connection], Any]) -> Any:
         try:
-            result = await self.db.run(work)
+            result, _ = await self.bus.change(Topic.flows, work)
         except FieldError as exc:
             raise _invalid(exc) from None
-        await self.changed()
         return result
 
     # -- reading --------------------------------------------------------------

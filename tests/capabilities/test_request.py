@@ -82,6 +82,15 @@ def test_guest_cannot_override_host_header(local_server: LocalServer) -> None:
     assert result["data"]["headers"]["host"] == f"127.0.0.1:{local_server.port}"
 
 
+def test_only_the_host_sets_the_flow_depth_header(local_server: LocalServer) -> None:
+    forged = {"headers": {"x-EXTHOST-flow-depth": "0"}}
+    result = call(capability(), local_server.url("/echo"), forged)
+    assert "x-exthost-flow-depth" not in result["data"]["headers"]  # a guest's value is dropped
+    in_flow = CallContext("flow:f", time.monotonic() + 10, flow_depth=3)  # as the `request` operation sends it
+    sent = json.loads(str(capability()(in_flow, local_server.url("/echo"), json.dumps(forged))))
+    assert sent["data"]["headers"]["x-exthost-flow-depth"] == "3"
+
+
 def test_404_is_a_result_not_an_error(local_server: LocalServer) -> None:
     result = call(capability(), local_server.url("/nope"))
     assert result["status"] == 404

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
-from host.flows.triggers.schedule import claim_tick
+from host.flows.triggers.schedule import claim_tick, next_tick
 from tests.flows.conftest import Api
-from tests.support import ADMIN, wait_for
+from tests.support import ADMIN, make_settings, wait_for
 
 
 def items(client: TestClient, collection: str) -> list[dict[str, Any]]:
@@ -186,10 +190,43 @@ def test_unknown_operation_type_ends_the_flow_with_a_logged_error(
     assert any("uninstalled-op" in record.getMessage() for record in caplog.records)
 
 
-def test_a_tick_is_claimed_once(flows_host: TestClient) -> None:
+def test_a_tick_is_claimed_once_and_only_while_the_flow_is_an_active_schedule_with_that_cron(
+    api: Api, flows_host: TestClient
+) -> None:
     db = flows_host.app.state.db  # type: ignore[attr-defined]
+    yearly = "0 0 0 1 1 *"
+    flow_id = api.post("/flows", {"name": "yearly", "trigger": "schedule", "options": {"cron": yearly}})["id"]
     tick = datetime(2031, 5, 1, 12, 0, 0, tzinfo=UTC)
-    assert db.transaction(lambda conn: claim_tick(conn, "flow-x", tick)) is True
-    assert db.transaction(lambda conn: claim_tick(conn, "flow-x", tick)) is False
-    assert db.transaction(lambda conn: claim_tick(conn, "flow-x", tick - timedelta(seconds=1))) is False
-    assert db.transaction(lambda conn: claim_tick(conn, "flow-x", tick + timedelta(seconds=1))) is True
+
+    def claim(at: datetime, cron: str = yearly, flow: str = flow_id) -> bool:
+        result: bool = db.transaction(lambda conn: claim_tick(conn, flow, cron, at))
+        return result
+
+    assert claim(tick) is True
+    assert claim(tick) is False
+    assert claim(tick - timedelta(seconds=1)) is False
+    assert claim(tick + timedelta(seconds=1)) is True
+    assert claim(tick + timedelta(seconds=2), cron="* * * * * *") is False  # changed elsewhere: not this cron
+    assert claim(tick + timedelta(seconds=3), flow="no-such-flow") is False  # deleted elsewhere
+    api.patch(f"/flows/{flow_id}", {"status": "inactive"})
+    assert claim(tick + timedelta(seconds=4)) is False  # deactivated elsewhere
+    api.patch(f"/flows/{flow_id}", {"status": "active"})
+    assert claim(tick + timedelta(seconds=5)) is True
+    flows_host.delete(f"/flows/{flow_id}", headers=ADMIN)
+
+
+def test_cron_is_evaluated_in_utc_or_in_flows_schedule_timezone(flows_host: TestClient) -> None:
+    scheduler = flows_host.app.state.flows.scheduler  # type: ignore[attr-defined]
+    assert scheduler.timezone == ZoneInfo("UTC")  # the default, whatever the machine's local time
+    winter, summer = datetime(2031, 1, 10, tzinfo=UTC), datetime(2031, 7, 10, tzinfo=UTC)
+    assert next_tick("0 0 9 * * *", winter) == datetime(2031, 1, 10, 9, tzinfo=UTC)
+    paris = ZoneInfo("Europe/Paris")
+    assert next_tick("0 0 9 * * *", winter.astimezone(paris)) == datetime(2031, 1, 10, 8, tzinfo=UTC)
+    assert next_tick("0 0 9 * * *", summer.astimezone(paris)) == datetime(2031, 7, 10, 7, tzinfo=UTC)
+
+
+def test_a_bad_flows_schedule_timezone_fails_the_settings_naming_it(tmp_path: Path) -> None:
+    for bad in ("Mars/Olympus", "../../etc/passwd", ""):
+        with pytest.raises(ValidationError, match="FLOWS_SCHEDULE_TIMEZONE"):
+            make_settings(tmp_path, flows_schedule_timezone=bad)
+    assert make_settings(tmp_path, flows_schedule_timezone="America/New_York").flows_schedule_timezone == "America/New_York"

@@ -1,6 +1,8 @@
 """`request`: an outbound HTTP request through the host's `request` capability, so the
 IP guard (checked at connect time, redirects included) and the size and time caps
-are exactly those extensions get. A response of 400 or more rejects with the response."""
+are exactly those extensions get. A response of 400 or more rejects with the response.
+The request carries `X-Exthost-Flow-Depth` (the runs nested around it), so a webhook flow
+it reaches, on this host or another, continues the recursion count (host/flows/guard.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import anyio.to_thread
 
 from host.capabilities import CallContext
 from host.errors import CapabilityDenied, OperationFailed
+from host.flows import guard
 from host.flows.operations._options import one_of, require
 from host.flows.operations.registry import OperationContext, OperationType
 from host.types import Json
@@ -42,7 +45,8 @@ async def request(options: dict[str, Any], context: OperationContext) -> Json:
     payload = json.dumps({"method": method, "headers": headers, "body": body})
     capability = context.services.request_capability()
     settings = context.services.settings
-    call = CallContext(f"flow:{context.flow.id}", time.monotonic() + settings.request_timeout / 1000 + 1)
+    deadline = time.monotonic() + settings.request_timeout / 1000 + 1
+    call = CallContext(f"flow:{context.flow.id}", deadline, flow_depth=guard.depth())
     try:
         text = await anyio.to_thread.run_sync(capability, call, url, payload)
     except CapabilityDenied as exc:

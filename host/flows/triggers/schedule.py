@@ -1,9 +1,12 @@
 """Schedule triggers: six-field cron with seconds (`0 */15 * * * *`; five fields
-work too), in the host's local time, while the host runs.
+work too), evaluated in UTC, or in `FLOWS_SCHEDULE_TIMEZONE` (an IANA name: then
+daylight-saving changes apply as that zone has them), while the host runs.
 
-One task sleeps until the next tick of any scheduled flow. A tick runs a flow at
-most once: the scheduler claims `(flow, tick)` in the database before it runs it
-(so several processes on one database run it once), ticks missed while the host
+One task per process sleeps until the next tick of any scheduled flow. A tick runs a
+flow once in the whole cluster: the scheduler claims `(flow, tick)` in the database
+before it runs it, in a transaction that first checks that the flow is still an active
+schedule with the same cron (a flow deactivated, changed or deleted through another
+process stops here even before this process has reloaded). Ticks missed while the host
 was busy are skipped, not replayed.
 """
 
@@ -13,14 +16,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from croniter import croniter
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from host.flows import tables
+from host.flows import repository, tables
 from host.flows.models import FlowTree, Trigger
 from host.storage import Database
 
@@ -36,8 +39,12 @@ def next_tick(cron: str, after: datetime) -> datetime:
     return value
 
 
-def claim_tick(conn: Connection, flow_id: str, tick: datetime) -> bool:
-    """Record that `tick` of `flow_id` runs now; False if it already ran (here or elsewhere)."""
+def claim_tick(conn: Connection, flow_id: str, cron: str, tick: datetime) -> bool:
+    """Record that `tick` of `flow_id` runs now; False if it already ran (here or elsewhere), or
+    if the stored flow is no longer an active schedule with this `cron`."""
+    flow = repository.flow(conn, flow_id)
+    if flow is None or not flow.active or flow.trigger is not Trigger.schedule or flow.options.get("cron") != cron:
+        return False
     moment = tick.astimezone(UTC).replace(tzinfo=None)
     ticks = tables.ticks
     changed = conn.execute(
@@ -56,9 +63,10 @@ def claim_tick(conn: Connection, flow_id: str, tick: datetime) -> bool:
 
 
 class Scheduler:
-    def __init__(self, db: Database, fire: Fire) -> None:
+    def __init__(self, db: Database, fire: Fire, timezone: tzinfo = UTC) -> None:
         self.db = db
         self.fire = fire
+        self.timezone = timezone
         self._plans: dict[str, tuple[str, datetime]] = {}
         self._trees: dict[str, FlowTree] = {}
         self._wake = asyncio.Event()
@@ -67,7 +75,7 @@ class Scheduler:
         self.fired = 0
 
     def install(self, trees: Iterable[FlowTree]) -> None:
-        now = datetime.now().astimezone()
+        now = datetime.now(self.timezone)
         plans: dict[str, tuple[str, datetime]] = {}
         self._trees = {}
         for tree in trees:
@@ -99,25 +107,25 @@ class Scheduler:
 
     async def _loop(self) -> None:
         while True:
-            now = datetime.now().astimezone()
+            now = datetime.now(self.timezone)
             for flow_id, (cron, tick) in list(self._plans.items()):
                 if tick > now:
                     continue
                 self._plans[flow_id] = (cron, next_tick(cron, max(tick, now)))
                 tree = self._trees.get(flow_id)
                 if tree is not None:
-                    await self._start(tree, tick)
+                    await self._start(tree, cron, tick)
             wait = MAX_SLEEP_S
             if self._plans:
                 soonest = min(tick for _, tick in self._plans.values())
-                wait = min(wait, max(0.0, (soonest - datetime.now().astimezone()).total_seconds()))
+                wait = min(wait, max(0.0, (soonest - datetime.now(self.timezone)).total_seconds()))
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait + 0.001)
 
-    async def _start(self, tree: FlowTree, tick: datetime) -> None:
+    async def _start(self, tree: FlowTree, cron: str, tick: datetime) -> None:
         try:
-            claimed = await self.db.run(lambda conn: claim_tick(conn, tree.flow.id, tick))
+            claimed = await self.db.run(lambda conn: claim_tick(conn, tree.flow.id, cron, tick))
         except Exception:
             log.exception("flow %s: tick %s could not be claimed", tree.flow.name, tick)
             return

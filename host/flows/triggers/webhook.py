@@ -4,12 +4,16 @@
   `$trigger` is `{path, query, body, method, headers}`; the response is the
   flow's `return` (`$last` by default, `$all`, or an operation key); `async`
   answers at once and runs the flow in the background; a GET result is cached
-  for `FLOWS_WEBHOOK_CACHE_TTL` seconds unless the flow sets `cache: false`.
+  for `FLOWS_WEBHOOK_CACHE_TTL` seconds unless the flow sets `cache: false` (in this
+  process, or in Redis for every process when `REDIS` is set: `webhook_cache`).
 - manual: POST only, authenticated; the body names a `collection` of the flow's
   `collections`, the selected `keys` (unless `requireSelection` is false) and,
   with `requireConfirmation`, the confirmation `fields` the flow requires. The
   caller must be able to read that collection and the keys must exist
   (`host.flows.triggers.manual`).
+- A request sent by a flow's `request` operation carries `X-Exthost-Flow-Depth`: the run
+  it starts here counts the runs nested around that request (`host.flows.guard`), so a
+  loop webhook -> request -> webhook stops at `FLOWS_RECURSION_LIMIT`, across hosts too.
 """
 
 from __future__ import annotations
@@ -18,21 +22,21 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from host.capabilities.request import FLOW_DEPTH_HEADER
 from host.errors import Forbidden, InvalidPayload, NotFound, Unauthorized
+from host.flows import guard
 from host.flows.models import FlowTree, Trigger
 from host.flows.runner import RunResult
+from host.flows.triggers.webhook_cache import MemoryCache, WebhookCache
 from host.types import Accountability, Json
 
 Run = Callable[[FlowTree, Json, Accountability | None], Awaitable[RunResult]]
 Lookup = Callable[[str], FlowTree | None]
 Authorize = Callable[[dict[str, Any], Json, Accountability], Awaitable[None]]
-
-MAX_CACHED = 1000
 
 log = logging.getLogger("exthost.flows")
 
@@ -87,20 +91,27 @@ def check_manual(options: dict[str, Any], body: Json) -> None:
 
 
 class Webhooks:
-    def __init__(self, run: Run, lookup: Lookup, cache_ttl: int, authorize: Authorize) -> None:
+    def __init__(
+        self,
+        run: Run,
+        lookup: Lookup,
+        cache_ttl: int,
+        authorize: Authorize,
+        cache: WebhookCache | None = None,
+        generation: Callable[[], int] = lambda: 0,
+    ) -> None:
+        """`generation()`: the `flows` revision the flows `lookup` finds were loaded at (a key of the cache)."""
         self.run = run
         self.lookup = lookup
         self.authorize = authorize
         self.cache_ttl = cache_ttl
-        self._cache: dict[str, tuple[float, Json]] = {}
+        self.cache: WebhookCache = cache or MemoryCache()
+        self.generation = generation
         self._background: set[asyncio.Task[RunResult | None]] = set()
 
-    def forget(self, flow_id: str | None = None) -> None:
-        """Drop cached results (of one flow, or all)."""
-        if flow_id is None:
-            self._cache.clear()
-        else:
-            self._cache = {k: v for k, v in self._cache.items() if not k.startswith(flow_id + "|")}
+    def forget(self) -> None:
+        """The flows changed: drop every cached result."""
+        self.cache.forget()
 
     async def handle(self, flow_id: str, call: WebhookCall, who: Accountability | None) -> WebhookResponse:
         tree = self.lookup(flow_id)
@@ -121,22 +132,23 @@ class Webhooks:
             if call.method != method:
                 raise NotFound(f'Webhook flow "{flow_id}" is triggered with {method}, not {call.method}')
             spec = options.get("return") or "$last"
+        nested = guard.depth_of(call.headers.get(FLOW_DEPTH_HEADER.lower()))
         if options.get("async"):
-            task = asyncio.create_task(self._background_run(tree, call.trigger(), who))
+            with guard.arrived(nested):  # the task copies the context
+                task = asyncio.create_task(self._background_run(tree, call.trigger(), who))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             return WebhookResponse(ran=False)
         key = self._cache_key(tree, call, who)
         if key is not None:
-            hit = self._cache.get(key)
-            if hit is not None and hit[0] > time.monotonic():
-                return WebhookResponse(ran=True, body=hit[1])
-        result = await self.run(tree, call.trigger(), who)
+            found, cached = await self.cache.get(key)
+            if found:
+                return WebhookResponse(ran=True, body=cached)
+        with guard.arrived(nested):
+            result = await self.run(tree, call.trigger(), who)
         body = result.returned(spec)
         if key is not None:
-            if len(self._cache) >= MAX_CACHED:
-                self._cache.clear()
-            self._cache[key] = (time.monotonic() + self.cache_ttl, body)
+            await self.cache.put(key, body, self.cache_ttl)
         return WebhookResponse(ran=True, body=body)
 
     async def _background_run(self, tree: FlowTree, trigger: Json, who: Accountability | None) -> RunResult | None:
@@ -152,7 +164,7 @@ class Webhooks:
         if tree.flow.options.get("cache") is False:
             return None
         user = who.user if who else ""
-        return f"{tree.flow.id}|{user}|{json.dumps(call.query, sort_keys=True)}"
+        return f"{self.generation()}|{tree.flow.id}|{user}|{json.dumps(call.query, sort_keys=True)}"
 
     async def stop(self) -> None:
         for task in list(self._background):
@@ -160,3 +172,4 @@ class Webhooks:
         for task in list(self._background):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.cache.close()
