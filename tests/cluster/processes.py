@@ -1,4 +1,4 @@
-"""Real `exthost serve` OS processes for the cluster tests, and fresh PostgreSQL databases.
+"""Real `exthost serve` OS processes for the cluster tests.
 
     env = host_env(tmp_path, DB_URL=url)            # the settings every host of the cluster shares
     a, b = start_host(env), start_host(env)         # each on a free port of its own
@@ -17,9 +17,8 @@
   tests' `ADMIN_TOKEN`; keyword arguments (setting names, upper case) add to or override it.
 - `hosts(...)` is a context manager that stops (or, failing that, kills) every host it
   started, whatever the test did.
-- `fresh_postgres_database()` is a context manager yielding the URL of a new, empty
-  database `exthost_<random>` on the test server (dropped afterwards); it skips the test
-  with the reason when no PostgreSQL is reachable.
+
+A database the hosts share: a SQLite file, or `tests.storage.databases.fresh_postgres_database()`.
 
 The processes run from a fresh working directory (no developer `.env` is read) and import
 this checkout's `host` (PYTHONPATH).
@@ -39,12 +38,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from host.paths import PROJECT_ROOT
-from tests.storage.databases import PG_URL, postgres_problem
 from tests.support import ADMIN_TOKEN, TEST_CACHE, wait_for
 
 CLEAN_EXIT = (0, -signal.SIGTERM)
@@ -171,23 +166,3 @@ def hosts() -> Iterator[list[HostProcess]]:
                 host.stop()
             except AssertionError:
                 host.kill()
-
-
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """The URL of a new, empty database on the test PostgreSQL server, dropped afterwards."""
-    problem = postgres_problem()
-    if problem:
-        pytest.skip(problem)
-    name = f"exthost_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()

@@ -20,11 +20,11 @@ from tests.cluster.processes import (
     CLEAN_EXIT,
     HostProcess,
     free_port,
-    fresh_postgres_database,
     host_env,
     hosts,
     start_host,
 )
+from tests.storage.databases import fresh_postgres_database
 from tests.storage.schemas import applied_versions, complete_schema, schema_at
 from tests.support import ADMIN, wait_for
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,15 +17,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
 
 from host.flows.runlog import RunEntry, RunLog
 from host.storage import Database
 from host.storage.database import dump_json
 from tests.security.input_support import deep_object_text, error_of, nested, runs_of, webhook_flow
-from tests.storage.databases import BACKENDS, PG_URL, postgres_problem
+from tests.storage.databases import BACKENDS, database
 from tests.support import ADMIN, make_settings, running_host
 
 INT64_MAX = 2**63 - 1
@@ -43,27 +40,8 @@ class Backend:
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     tmp = tmp_path_factory.mktemp(f"input-{request.param}")
-    schema = f"exthost_input_{uuid.uuid4().hex[:12]}"
-    if request.param == "postgresql":
-        problem = postgres_problem()
-        if problem:
-            pytest.skip(problem)
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    else:
-        url = f"sqlite:///{tmp / 'data' / 'exthost.db'}"
-    try:
-        with running_host(make_settings(tmp, db_url=url)) as client:
-            yield Backend(request.param, url, client)
-    finally:
-        if request.param == "postgresql":
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    with database(request.param, tmp) as url, running_host(make_settings(tmp, db_url=url)) as client:
+        yield Backend(request.param, url, client)
 
 
 def collection(backend: Backend, name: str) -> list[Any]:

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect
 from sqlalchemy.engine import make_url
 
 from host.storage.lock import migration_lock
 from host.storage.migrations import discover, migrate
 from tests.storage import release_61aa575
-from tests.storage.databases import PG_URL
+from tests.storage.databases import fresh_postgres_schema
 from tests.storage.schemas import applied_versions, complete_schema, schema_at
 from tests.support import wait_for
 
@@ -82,18 +81,8 @@ def test_a_migrator_waits_for_the_lock_holder(
 @pytest.fixture
 def second_schema_url(postgres_url: str) -> Iterator[str]:
     """A second fresh schema in the same PostgreSQL database as `postgres_url`."""
-    schema = f"exthost_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 def test_postgresql_schemas_of_one_database_migrate_without_waiting_for_each_other(
