@@ -17,14 +17,8 @@ from __future__ import annotations
 
 import math
 import os
-import signal
-import socket
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,11 +26,10 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from host.paths import PROJECT_ROOT
-from tests.storage.databases import PG_URL, postgres_problem
-from tests.support import ADMIN, ADMIN_TOKEN, TEST_CACHE, wait_for, write_extension
+from tests.cluster.processes import HostProcess, host_env, hosts, start_host
+from tests.storage.databases import fresh_postgres_database
+from tests.support import ADMIN, wait_for, write_extension
 
 REDIS_URL = os.environ.get("EXTHOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CONVERGED = 30.0
@@ -52,59 +45,24 @@ export default (router) => {
 """
 
 
-# -- real host processes (a small helper of this module; tests/cluster/processes.py may replace it) --
+# -- the cluster: two hosts of tests/cluster/processes.py, each with an admin client -----------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+class Host:
+    """A started host of the cluster: its process, an HTTP client with the admin token, and the
+    API calls the checks make."""
 
-
-class HostProcess:
-    """One `exthost serve` OS process."""
-
-    def __init__(self, env: dict[str, str], run_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = run_dir / f"serve-{self.port}.log"
-        python_path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        with self.log_path.open("wb") as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "host.cli", "serve", "--port", str(self.port)],
-                cwd=run_dir, env={**os.environ, "PYTHONPATH": python_path, **env},
-                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )
-        self.http = httpx.Client(base_url=self.url, headers=ADMIN, timeout=30)
+    def __init__(self, process: HostProcess) -> None:
+        self.process = process
+        self.url = process.url
+        self.http = httpx.Client(base_url=process.url, headers=ADMIN, timeout=30)
 
     def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_ready(self) -> HostProcess:
-        def ready() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError(f"exthost serve exited with {self.process.returncode}:\n{self.log()[-4000:]}")
-            try:
-                return httpx.get(f"{self.url}/server/health", timeout=5).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, f"exthost serve on port {self.port} to be ready", 120)
-        return self
+        return self.process.log()
 
     def stop(self) -> None:
         self.http.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    # -- the API ---------------------------------------------------------------------------
+        self.process.stop()
 
     def data(self, method: str, path: str, body: Any = None) -> Any:
         response = self.http.request(method, path, json=body)
@@ -123,82 +81,61 @@ class HostProcess:
         return found
 
 
-@dataclass
 class Cluster:
-    env: dict[str, str]
-    run_dir: Path
-    hosts: list[HostProcess] = field(default_factory=list)
+    """Hosts A and B, started with `env`; every process started goes into `started` (a `hosts()`
+    list, which stops them all at the end)."""
+
+    def __init__(self, env: dict[str, str], started: list[HostProcess]) -> None:
+        self.env = env
+        self.started = started
+        self.hosts: list[Host] = []
 
     def start(self) -> None:
         """A first (it migrates an empty database), then B."""
         self.hosts = []
         for _ in range(2):
-            self.hosts.append(HostProcess(self.env, self.run_dir).wait_ready())
-
-    def stop(self) -> None:
-        for host in self.hosts:
-            host.stop()
+            self.started.append(start_host(self.env))
+            self.hosts.append(Host(self.started[-1].wait_ready()))
 
     def restart(self) -> None:
-        self.stop()
+        for host in self.hosts:
+            host.stop()
         self.start()
 
     @property
-    def a(self) -> HostProcess:
+    def a(self) -> Host:
         return self.hosts[0]
 
     @property
-    def b(self) -> HostProcess:
+    def b(self) -> Host:
         return self.hosts[1]
 
 
 def cluster_env(root: Path, **settings: str) -> dict[str, str]:
     write_extension(root / "extensions", "pinger", "endpoint", PINGER)
     write_extension(root / "extensions", "flaky", "endpoint", FLAKY)
-    return {
-        "EXTENSIONS_PATH": str(root / "extensions"),
-        "DATA_PATH": str(root / "data"),
-        "EXTENSIONS_CACHE_PATH": str(TEST_CACHE),
-        "ADMIN_TOKEN": ADMIN_TOKEN,
-        "DB_URL": "",
+    defaults = {
         "REDIS": "",
         "EXTENSIONS_SANDBOX_TIMEOUT": "150",
         "EXTENSIONS_QUARANTINE_AFTER": "2",
         "EXTENSIONS_QUARANTINE_BACKOFF": "3600000",
         "IMPORT_IP_DENY_LIST": "192.0.2.0/24",  # the hosts' `request` operations may reach each other
         "FLOWS_WEBHOOK_CACHE_TTL": "600",
-        **settings,
     }
+    return host_env(root, **{**defaults, **settings})
 
 
 @contextmanager
-def running(env: dict[str, str], run_dir: Path) -> Iterator[Cluster]:
-    cluster = Cluster(env, run_dir)
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """A new, empty database on the test server (dropped afterwards): its own LISTEN channel too."""
-    problem = postgres_problem()
-    if problem:
-        pytest.skip(problem)
-    name = f"exthost_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+def running(env: dict[str, str]) -> Iterator[Cluster]:
+    """A and B started; at the end their clients closed and every process stopped."""
+    with hosts() as started:
+        cluster = Cluster(env, started)
         try:
-            yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+            cluster.start()
+            yield cluster
         finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+            for host in cluster.hosts:
+                host.http.close()
 
 
 def redis_problem() -> str | None:
@@ -221,7 +158,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             pytest.skip(problem)
         extra["REDIS"] = REDIS_URL
     root = tmp_path_factory.mktemp(f"cluster-{request.param}")
-    with fresh_postgres_database() as url, running(cluster_env(root, DB_URL=url, **extra), root / "run") as started:
+    with fresh_postgres_database() as url, running(cluster_env(root, DB_URL=url, **extra)) as started:
         for host in started.hosts:  # the backend each announces changes with, as its log says
             expected = "Redis pub/sub" if request.param == "redis" else "PostgreSQL LISTEN/NOTIFY"
             assert f"changes announced by {expected}" in host.log()
@@ -231,7 +168,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 # -- the checks ------------------------------------------------------------------------------------
 
 
-def served(host: HostProcess, flow_id: str) -> int:
+def served(host: Host, flow_id: str) -> int:
     return host.http.get(f"/flows/trigger/{flow_id}").status_code
 
 
@@ -246,7 +183,7 @@ def flows_converge(cluster: Cluster) -> None:
         {"key": "say", "type": "transform", "options": {"json": {"served": "{{ $trigger.method }}"}}},
     )
 
-    def answer(host: HostProcess) -> Any:
+    def answer(host: Host) -> Any:
         response = host.http.get(f"/flows/trigger/{flow_id}")
         return response.json() if response.status_code == 200 else None
 
@@ -261,7 +198,7 @@ def flows_converge(cluster: Cluster) -> None:
     wait_for(lambda: served(a, flow_id) == 404, "the flow deleted on B to be gone on A", CONVERGED)
 
 
-def pinged(host: HostProcess) -> int:
+def pinged(host: Host) -> int:
     return host.http.get("/pinger").status_code
 
 
@@ -413,7 +350,7 @@ def schedule_runs_once_per_tick(cluster: Cluster) -> None:
 
 
 def test_two_processes_on_one_sqlite_file_converge_by_the_revision_check(tmp_path: Path) -> None:
-    with running(cluster_env(tmp_path), tmp_path / "run") as cluster:
+    with running(cluster_env(tmp_path)) as cluster:
         assert "changes announced by revision check" in cluster.a.log()
         flows_converge(cluster)
         extension_disable_converges_and_is_kept(cluster)
