@@ -210,7 +210,25 @@ def chunk(data: bytes) -> bytes:
 # --------------------------------------------------------------------------- a hand-written Extism module
 
 
-def _wat_string(data: bytes) -> str:
+EMIT_WAT = """
+  (func $emit (param $ptr i32) (param $len i32)
+    (local $out i64) (local $i i32)
+    (local.set $out (call $alloc (i64.extend_i32_u (local.get $len))))
+    (block $done
+      (loop $copy
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (call $store_u8 (i64.add (local.get $out) (i64.extend_i32_u (local.get $i)))
+                        (i32.load8_u (i32.add (local.get $ptr) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $copy)))
+    (call $output_set (local.get $out) (i64.extend_i32_u (local.get $len))))
+"""
+"""WAT of `(call $emit (i32.const PTR) (i32.const LEN))`: the LEN bytes at PTR of the module's memory
+become the call's output (it needs the imports `$alloc`, `$store_u8` and `$output_set`)."""
+
+
+def wat_string(data: bytes) -> str:
+    """`data` as the inside of a WAT string literal (a data segment), byte for byte."""
     return "".join(chr(b) if 0x20 <= b < 0x7F and b not in (0x22, 0x5C) else f"\\{b:02x}" for b in data)
 
 
@@ -222,7 +240,7 @@ def raw_output_module(outputs: list[str], registration: dict[str, Any]) -> bytes
     offsets, data, at = [], [], 1024
     for blob in blobs:
         offsets.append((at, len(blob)))
-        data.append(f'(data (i32.const {at}) "{_wat_string(blob)}")')
+        data.append(f'(data (i32.const {at}) "{wat_string(blob)}")')
         at += len(blob) + 16
     pages = at // 65536 + 1
     branches = "\n".join(
@@ -237,17 +255,7 @@ def raw_output_module(outputs: list[str], registration: dict[str, Any]) -> bytes
   (import "extism:host/env" "input_load_u8" (func $input_load_u8 (param i64) (result i32)))
   (memory {pages})
   {" ".join(data)}
-  (func $emit (param $ptr i32) (param $len i32)
-    (local $out i64) (local $i i32)
-    (local.set $out (call $alloc (i64.extend_i32_u (local.get $len))))
-    (block $done
-      (loop $copy
-        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
-        (call $store_u8 (i64.add (local.get $out) (i64.extend_i32_u (local.get $i)))
-                        (i32.load8_u (i32.add (local.get $ptr) (local.get $i))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $copy)))
-    (call $output_set (local.get $out) (i64.extend_i32_u (local.get $len))))
+  {EMIT_WAT}
   (func (export "register") (result i32)
     (call $emit (i32.const {offsets[0][0]}) (i32.const {offsets[0][1]}))
     (i32.const 0))

@@ -88,13 +88,6 @@ Start = Callable[..., Any]
 
 
 @pytest.fixture
-def extensions_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "extensions"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

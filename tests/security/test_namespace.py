@@ -25,6 +25,7 @@ from host.app import create_app
 from host.config import Settings
 from host.extensions.limits import MAX_HOOK_HANDLERS, MAX_ROUTE_PATH_LENGTH, MAX_ROUTES
 from host.extensions.namespace import DIRECTUS_API_NAMESPACES, HostNamespace, fold
+from tests.security.input_support import EMIT_WAT, wat_string
 from tests.support import ADMIN, make_settings, running_host, write_extension
 
 HostFactory = Callable[..., AbstractContextManager[TestClient]]
@@ -584,9 +585,6 @@ def extism_module(registration: dict[str, Any]) -> bytes:
     register = json.dumps(registration).encode()
     answer = json.dumps({"done": {"status": 200, "body": MARK}}).encode()
 
-    def data(text: bytes) -> str:
-        return "".join(f"\\{byte:02x}" for byte in text)
-
     pages = (len(register) + len(answer)) // 65536 + 1
     return bytes(wasmtime.wat2wasm(f"""
     (module
@@ -594,18 +592,9 @@ def extism_module(registration: dict[str, Any]) -> bytes:
       (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
       (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
       (memory {pages})
-      (data (i32.const 0) "{data(register)}")
-      (data (i32.const {len(register)}) "{data(answer)}")
-      (func $emit (param $from i32) (param $length i32)
-        (local $out i64) (local $i i32)
-        (local.set $out (call $alloc (i64.extend_i32_u (local.get $length))))
-        (block $done (loop $next
-          (br_if $done (i32.ge_u (local.get $i) (local.get $length)))
-          (call $store_u8 (i64.add (local.get $out) (i64.extend_i32_u (local.get $i)))
-                          (i32.load8_u (i32.add (local.get $from) (local.get $i))))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br $next)))
-        (call $output_set (local.get $out) (i64.extend_i32_u (local.get $length))))
+      (data (i32.const 0) "{wat_string(register)}")
+      (data (i32.const {len(register)}) "{wat_string(answer)}")
+      {EMIT_WAT}
       (func (export "register") (result i32) (call $emit (i32.const 0) (i32.const {len(register)})) (i32.const 0))
       (func (export "invoke") (result i32)
         (call $emit (i32.const {len(register)}) (i32.const {len(answer)})) (i32.const 0)))
