@@ -135,6 +135,19 @@ class Settings(BaseSettings):
     flows_log_max_entry_bytes: int = Field(
         1024 * 1024, ge=4096, description="largest run-log entry (steps, chain, error as JSON); larger is truncated"
     )
+    # the durable job queue (docs/queue.md)
+    queue_concurrency: int = Field(4, gt=0, le=256, description="jobs one process runs at once")
+    queue_max_pending: int = Field(
+        10_000, gt=0, description="jobs waiting or running in the whole cluster; more are refused (QUEUE_FULL)"
+    )
+    queue_max_attempts: int = Field(5, gt=0, le=100, description="runs of one job before it is failed")
+    queue_retry_delay: int = Field(
+        1000, ge=0, description="ms before the first retry of a failed job; doubles each attempt, up to 1 h"
+    )
+    queue_lease: int = Field(
+        30_000, ge=500, description="ms a claimed job stays claimed without a heartbeat before any process may retry it"
+    )
+    queue_poll_interval: int = Field(250, gt=0, description="ms between looks for jobs queued by other processes")
     email_from: str = "no-reply@example.com"
     email_smtp_host: str | None = None
     email_smtp_port: int = 587

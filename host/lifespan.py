@@ -1,4 +1,8 @@
-"""Start-up and shut-down: the runtime, the extensions, what they registered."""
+"""Start-up and shut-down: the runtime, the extensions, what they registered.
+
+The job queue's worker starts last, once every kind of job has its handler (action
+listeners, flows), and stops first: what it runs is finished or handed back to the
+cluster while everything it needs is still open."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from host.hooks import register_hooks
 from host.items import ItemsService
 from host.logredact import forget, watch
 from host.paths import SDK_PATH
+from host.queue import open_queue
 from host.runtime import Runtime
 from host.storage import Database
 from host.types import ExtensionKind
@@ -45,7 +50,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     database = Database(settings.database_url)
     await anyio.to_thread.run_sync(database.migrate)
     app.state.db = database
-    emitter = Emitter()
+    queue = open_queue(settings, database)
+    app.state.queue = queue
+    emitter = Emitter(queue)
     await emitter.start()
     app.state.emitter = emitter
     runtime = Runtime(settings, SDK_PATH)
@@ -57,11 +64,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     register_hooks(emitter, app.state.registry)
     app.state.items = ItemsService(database, emitter)
     await start_flows(app)
+    await queue.start()
     loaded = sum(1 for _ in app.state.registry.loaded())
     log.info("exthost ready: %d extension(s) loaded from %s", loaded, settings.extensions_path)
     try:
         yield
     finally:
+        await queue.stop()
         await stop_flows(app)
         await emitter.stop()
         app.state.registry.close()

@@ -3,7 +3,8 @@
 
 The chain of running flows is a context variable, so it follows a run into the
 flows it starts: through a `trigger` operation (same task), a filter event (same
-task) and an action event (the emitter runs actions in the emitter's context).
+task) and an action event or a background run (the chain travels with the queued
+job, `host.queue.carry`, to whichever process runs it).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from contextvars import ContextVar
 
 from host.errors import FlowRecursion
 from host.flows.models import FlowRecord
+from host.queue.carry import carry
 
 log = logging.getLogger("exthost.flows")
 
 _running: ContextVar[tuple[str, ...]] = ContextVar("exthost_flow_chain", default=())
+carry("flow_chain", _running, list, lambda names: tuple(str(name) for name in names or ()))
 
 
 def chain() -> tuple[str, ...]:

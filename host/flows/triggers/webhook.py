@@ -3,7 +3,8 @@
 - webhook: the request method must be the flow's `method` (default GET);
   `$trigger` is `{path, query, body, method, headers}`; the response is the
   flow's `return` (`$last` by default, `$all`, or an operation key); `async`
-  answers at once and runs the flow in the background; a GET result is cached
+  queues the run in the durable job queue and answers at once (204; 503
+  `QUEUE_FULL` when the queue is full, nothing queued); a GET result is cached
   for `FLOWS_WEBHOOK_CACHE_TTL` seconds unless the flow sets `cache: false`.
 - manual: POST only, authenticated; the body names a `collection` of the flow's
   `collections`, the selected `keys` (unless `requireSelection` is false) and,
@@ -14,14 +15,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from host.errors import Forbidden, InvalidPayload, NotFound, Unauthorized
 from host.flows.models import FlowTree, Trigger
@@ -31,6 +30,13 @@ from host.types import Accountability, Json
 Run = Callable[[FlowTree, Json, Accountability | None], Awaitable[RunResult]]
 Lookup = Callable[[str], FlowTree | None]
 Authorize = Callable[[dict[str, Any], Json, Accountability], Awaitable[None]]
+
+
+class Background(Protocol):
+    """Queues a run nobody waits for (`FlowManager.queue_run`); raises `QueueFull`."""
+
+    async def __call__(self, tree: FlowTree, trigger: Json, who: Accountability | None, *, via: str) -> object: ...
+
 
 MAX_CACHED = 1000
 
@@ -87,13 +93,13 @@ def check_manual(options: dict[str, Any], body: Json) -> None:
 
 
 class Webhooks:
-    def __init__(self, run: Run, lookup: Lookup, cache_ttl: int, authorize: Authorize) -> None:
+    def __init__(self, run: Run, lookup: Lookup, cache_ttl: int, authorize: Authorize, background: Background) -> None:
         self.run = run
+        self.background = background
         self.lookup = lookup
         self.authorize = authorize
         self.cache_ttl = cache_ttl
         self._cache: dict[str, tuple[float, Json]] = {}
-        self._background: set[asyncio.Task[RunResult | None]] = set()
 
     def forget(self, flow_id: str | None = None) -> None:
         """Drop cached results (of one flow, or all)."""
@@ -122,9 +128,7 @@ class Webhooks:
                 raise NotFound(f'Webhook flow "{flow_id}" is triggered with {method}, not {call.method}')
             spec = options.get("return") or "$last"
         if options.get("async"):
-            task = asyncio.create_task(self._background_run(tree, call.trigger(), who))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            await self.background(tree, call.trigger(), who, via=flow.trigger.value)
             return WebhookResponse(ran=False)
         key = self._cache_key(tree, call, who)
         if key is not None:
@@ -139,13 +143,6 @@ class Webhooks:
             self._cache[key] = (time.monotonic() + self.cache_ttl, body)
         return WebhookResponse(ran=True, body=body)
 
-    async def _background_run(self, tree: FlowTree, trigger: Json, who: Accountability | None) -> RunResult | None:
-        try:
-            return await self.run(tree, trigger, who)
-        except Exception as exc:
-            log.error("flow %s (async webhook) failed: %s", tree.flow.name, exc)
-            return None
-
     def _cache_key(self, tree: FlowTree, call: WebhookCall, who: Accountability | None) -> str | None:
         if self.cache_ttl <= 0 or call.method != "GET" or tree.flow.trigger is not Trigger.webhook:
             return None
@@ -155,8 +152,4 @@ class Webhooks:
         return f"{tree.flow.id}|{user}|{json.dumps(call.query, sort_keys=True)}"
 
     async def stop(self) -> None:
-        for task in list(self._background):
-            task.cancel()
-        for task in list(self._background):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return None
