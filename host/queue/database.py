@@ -109,8 +109,13 @@ class DatabaseStore:
                     f"The job queue is full: {waiting} jobs are waiting or running and QUEUE_MAX_PENDING "
                     f"is {limit}; nothing was queued, try again later"
                 )
-            statement = dialect.insert(jobs).values(rows).on_conflict_do_nothing(index_elements=[jobs.c.key])
-            return int(conn.execute(statement).rowcount or 0)
+            statement = (
+                dialect.insert(jobs)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=[jobs.c.key])
+                .returning(jobs.c.id)
+            )
+            return len(conn.execute(statement).all())
 
         return await self.db.run(work)
 

@@ -58,6 +58,7 @@ class JobQueue:
         self._handlers: dict[str, Handler] = {}
         self._running: dict[str, tuple[Job, asyncio.Task[None]]] = {}
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.ran = 0
         """Jobs this process ran to the end (a benchmark's and a test's counter)."""
@@ -89,13 +90,14 @@ class JobQueue:
     # -- the worker -----------------------------------------------------------
 
     async def start(self) -> None:
+        self._stopping.clear()
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="exthost-queue-claim"),
             asyncio.create_task(self._renew_loop(), name="exthost-queue-renew"),
         ]
 
     async def _claim_loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             self._wake.clear()
             free = self.concurrency - len(self._running)
             claimed: list[Job] = []
@@ -107,7 +109,7 @@ class JobQueue:
                 for job in claimed:
                     task = asyncio.create_task(self._run(job), context=contextvars.Context(), name=f"job-{job.id}")
                     self._running[job.id] = (job, task)
-            if free > 0 and len(claimed) == free:
+            if free > 0 and len(claimed) == free or self._stopping.is_set():
                 continue  # there may be more, and a slot may free up meanwhile
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)
@@ -183,15 +185,19 @@ class JobQueue:
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop claiming; give running jobs `timeout` s, then hand the rest back to the cluster."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._stopping.set()
+        self._wake.set()
+        if not self._tasks:
+            return
+        claiming, renewing = self._tasks
         self._tasks = []
+        await claiming  # a claim under way finishes: what it claimed is run or released
         pending = [task for _, task in self._running.values()]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
         unfinished = list(self._running.values())
         for _, task in unfinished:
             task.cancel()
