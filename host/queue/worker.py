@@ -109,7 +109,7 @@ class JobQueue:
                 for job in claimed:
                     task = asyncio.create_task(self._run(job), context=contextvars.Context(), name=f"job-{job.id}")
                     self._running[job.id] = (job, task)
-            if free > 0 and len(claimed) == free or self._stopping.is_set():
+            if (free > 0 and len(claimed) == free) or self._stopping.is_set():
                 continue  # there may be more, and a slot may free up meanwhile
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)
