@@ -1,12 +1,14 @@
 """The job queue in the database (the default, and the only one without `REDIS`).
 
-Claiming is one `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING *`: on PostgreSQL
-the inner select is `FOR UPDATE SKIP LOCKED`, so processes claiming at once each get
-other rows without waiting on each other; on SQLite the statement takes the database's
-write lock when it starts (one writer at a time), so two claims never see the same row
-as free. A claim sets `claimed_by` and a lease (`claimed_until`, `QUEUE_LEASE` ms); the
-process renews the leases of what it runs, so a job whose lease expired belongs to a
-process that died (or hung) and any process claims it again, its attempt counted.
+Claiming is one `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING *` over the due
+`pending` jobs: on PostgreSQL the inner select is `FOR UPDATE SKIP LOCKED`, so processes
+claiming at once each get other rows without waiting on each other; on SQLite the
+statement takes the database's write lock when it starts (one writer at a time), so two
+claims never see the same row as free. A claim counts the attempt and sets `claimed_by`
+and a lease (`claimed_until`, `QUEUE_LEASE` ms); the process renews the leases of what
+it runs, so a job whose lease expired belongs to a process that died (or hung): about
+once a second a claim first hands such jobs back (`pending`, due at once; `failed` if
+that was their last attempt), and any process claims them again as their next attempt.
 Times are epoch milliseconds of the processes' clocks (keep them in sync, as for any
 cluster; a lease is many seconds).
 """
@@ -17,9 +19,9 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import String, and_, case, cast, delete, func, literal, or_, select, update
+from sqlalchemy import String, and_, case, cast, delete, func, literal, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
@@ -29,8 +31,12 @@ from host.queue.store import ERROR_CHARS, Outcome, Policy
 from host.queue.tables import jobs
 from host.storage import Database
 
+T = TypeVar("T")
 Clock = Callable[[], float]
 """Wall-clock seconds (tests pass their own)."""
+
+RECOVER_EVERY_MS = 1000
+"""How often a claim first looks for jobs whose lease expired (and hands them back)."""
 
 
 def _iso(ms: int | None) -> str | None:
@@ -66,10 +72,27 @@ def _job(row: RowMapping) -> Job:
 
 
 class DatabaseStore:
-    def __init__(self, db: Database, policy: Policy, clock: Clock = time.time) -> None:
+    def __init__(
+        self, db: Database, policy: Policy, clock: Clock = time.time, *, recover_every_ms: int = RECOVER_EVERY_MS
+    ) -> None:
         self.db = db
         self.policy = policy
         self.clock = clock
+        self.recover_every_ms = recover_every_ms
+        self._next_recovery = 0
+
+    async def _bookkeeping(self, work: Callable[[Connection], T]) -> T:
+        """Run a step whose loss in a database crash only means that a job runs again (a claim,
+        a lease renewal, a job marked done or failed): on PostgreSQL its commit does not wait
+        for the disk (`synchronous_commit` off for that transaction), which is most of its cost.
+        Queueing a job always waits: that is the promise."""
+
+        def run(conn: Connection) -> T:
+            if not self.db.is_sqlite:
+                conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            return work(conn)
+
+        return await self.db.run(run)
 
     def _now(self) -> tuple[int, datetime]:
         seconds = self.clock()
@@ -121,45 +144,49 @@ class DatabaseStore:
 
     # -- running --------------------------------------------------------------
 
-    def _claimable(self, now_ms: int) -> Any:
-        return or_(
-            and_(jobs.c.state == "pending", jobs.c.run_after <= now_ms),
-            and_(jobs.c.state == "running", jobs.c.claimed_until < now_ms),
+    def _due(self, now_ms: int) -> Any:
+        return and_(jobs.c.state == "pending", jobs.c.run_after <= now_ms)
+
+    def _recover(self, conn: Connection, now_ms: int, now: datetime) -> None:
+        """Jobs whose lease expired are due again at once (their attempt was counted when they
+        were claimed), or failed if that was their last attempt."""
+        expired = and_(jobs.c.state == "running", jobs.c.claimed_until < now_ms)
+        if conn.execute(select(jobs.c.id).where(expired).limit(1)).first() is None:
+            return
+        last = self.policy.max_attempts
+        conn.execute(
+            update(jobs)
+            .where(expired)
+            .values(
+                state=case((jobs.c.attempts >= last, "failed"), else_="pending"),
+                run_after=now_ms,
+                claimed_by=None,
+                claimed_until=None,
+                last_error=literal("attempt ")
+                + cast(jobs.c.attempts, String)
+                + literal(" did not finish: the lease of ")
+                + func.coalesce(jobs.c.claimed_by, "?")
+                + literal(" expired (its process stopped or hung)"),
+                updated_at=now,
+            )
         )
 
     async def claim(self, worker: str, limit: int) -> list[Job]:
         now_ms, now = self._now()
         policy = self.policy
+        recover = now_ms >= self._next_recovery
+        if recover:
+            self._next_recovery = now_ms + self.recover_every_ms
 
         def work(conn: Connection) -> list[Job]:
-            # a cheap read first: polling an idle queue takes no write lock
-            if conn.execute(select(jobs.c.id).where(self._claimable(now_ms)).limit(1)).first() is None:
+            if recover:
+                self._recover(conn, now_ms, now)
+            # on SQLite a read first: polling an idle queue takes no write lock
+            if self.db.is_sqlite and conn.execute(select(jobs.c.id).where(self._due(now_ms)).limit(1)).first() is None:
                 return []
-            conn.execute(
-                update(jobs)
-                .where(
-                    jobs.c.state == "running",
-                    jobs.c.claimed_until < now_ms,
-                    jobs.c.attempts >= policy.max_attempts,
-                )
-                .values(
-                    state="failed",
-                    last_error=literal(f"attempt {policy.max_attempts} (the last) did not finish: the lease of ")
-                    + func.coalesce(jobs.c.claimed_by, "?")
-                    + literal(" expired (its process stopped or hung)"),
-                    claimed_by=None,
-                    claimed_until=None,
-                    updated_at=now,
-                )
-            )
-            candidates = (
-                select(jobs.c.id).where(self._claimable(now_ms)).order_by(jobs.c.run_after, jobs.c.id).limit(limit)
-            )
+            candidates = select(jobs.c.id).where(self._due(now_ms)).order_by(jobs.c.run_after, jobs.c.id).limit(limit)
             if not self.db.is_sqlite:
                 candidates = candidates.with_for_update(skip_locked=True)
-            lost = literal("attempt ") + cast(jobs.c.attempts, String) + literal(
-                " did not finish: the lease of "
-            ) + func.coalesce(jobs.c.claimed_by, "?") + literal(" expired (its process stopped or hung)")
             claimed = conn.execute(
                 update(jobs)
                 .where(jobs.c.id.in_(candidates.scalar_subquery()))
@@ -168,18 +195,17 @@ class DatabaseStore:
                     attempts=jobs.c.attempts + 1,
                     claimed_by=worker,
                     claimed_until=now_ms + policy.lease_ms,
-                    last_error=case((jobs.c.state == "running", lost), else_=jobs.c.last_error),
                     updated_at=now,
                 )
                 .returning(jobs.c.id, jobs.c.kind, jobs.c.key, jobs.c.payload, jobs.c.attempts, jobs.c.run_after)
             ).mappings()
             return sorted((_job(row) for row in claimed), key=lambda job: job.id)
 
-        return await self.db.run(work)
+        return await self._bookkeeping(work)
 
     async def renew(self, worker: str) -> None:
         now_ms, _ = self._now()
-        await self.db.run(
+        await self._bookkeeping(
             lambda conn: conn.execute(
                 update(jobs)
                 .where(jobs.c.claimed_by == worker, jobs.c.state == "running")
@@ -192,8 +218,14 @@ class DatabaseStore:
             jobs.c.id == job.id, jobs.c.claimed_by == worker, jobs.c.attempts == job.attempt, jobs.c.state == "running"
         )
 
-    async def done(self, job: Job, worker: str) -> None:
-        await self.db.run(lambda conn: conn.execute(delete(jobs).where(self._mine(job, worker))))
+    async def done(self, finished: Sequence[Job], worker: str) -> None:
+        if not finished:
+            return
+        runs = [(job.id, job.attempt) for job in finished]
+        statement = delete(jobs).where(
+            tuple_(jobs.c.id, jobs.c.attempts).in_(runs), jobs.c.claimed_by == worker, jobs.c.state == "running"
+        )
+        await self._bookkeeping(lambda conn: conn.execute(statement))
 
     async def fail(self, job: Job, worker: str, error: str, *, final: bool = False) -> Outcome:
         now_ms, now = self._now()
@@ -205,7 +237,7 @@ class DatabaseStore:
             outcome = Outcome(failed=False, retry_in_ms=self.policy.retry_delay(job.attempt))
             values = {"state": "pending", "run_after": now_ms + outcome.retry_in_ms}
         values.update(claimed_by=None, claimed_until=None, last_error=message, updated_at=now)
-        await self.db.run(lambda conn: conn.execute(update(jobs).where(self._mine(job, worker)).values(**values)))
+        await self._bookkeeping(lambda conn: conn.execute(update(jobs).where(self._mine(job, worker)).values(**values)))
         return outcome
 
     async def release(self, claimed: Sequence[Job], worker: str) -> None:
@@ -213,7 +245,7 @@ class DatabaseStore:
             return
         now_ms, now = self._now()
         ids = [job.id for job in claimed]
-        await self.db.run(
+        await self._bookkeeping(
             lambda conn: conn.execute(
                 update(jobs)
                 .where(jobs.c.id.in_(ids), jobs.c.claimed_by == worker, jobs.c.state == "running")

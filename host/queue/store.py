@@ -53,8 +53,8 @@ class JobStore(Protocol):
         """Extend the lease of every job `worker` runs."""
         ...
 
-    async def done(self, job: Job, worker: str) -> None:
-        """`job` ran: forget it (unless another process claimed it meanwhile)."""
+    async def done(self, finished: Sequence[Job], worker: str) -> None:
+        """`finished` ran: forget them (but not one another process claimed again meanwhile)."""
         ...
 
     async def fail(self, job: Job, worker: str, error: str, *, final: bool = False) -> Outcome:

@@ -59,6 +59,8 @@ class JobQueue:
         self._running: dict[str, tuple[Job, asyncio.Task[None]]] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._finished: list[Job] = []
+        self._flush = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.ran = 0
         """Jobs this process ran to the end (a benchmark's and a test's counter)."""
@@ -94,6 +96,7 @@ class JobQueue:
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="exthost-queue-claim"),
             asyncio.create_task(self._renew_loop(), name="exthost-queue-renew"),
+            asyncio.create_task(self._done_loop(), name="exthost-queue-done"),
         ]
 
     async def _claim_loop(self) -> None:
@@ -124,6 +127,21 @@ class JobQueue:
             except Exception:
                 log.exception("renewing the leases of running jobs failed")
 
+    async def _done_loop(self) -> None:
+        """Forget the jobs that ran, those that finished meanwhile in one step (the slot of
+        a job is free as soon as it ran; its row goes a moment later)."""
+        while True:
+            await self._flush.wait()
+            self._flush.clear()
+            await self._forget_finished()
+
+    async def _forget_finished(self) -> None:
+        finished, self._finished = self._finished, []
+        try:
+            await self.store.done(finished, self.worker)
+        except Exception:
+            log.exception("%d job(s) ran but could not be marked done; they may run again", len(finished))
+
     async def _run(self, job: Job) -> None:
         """Run `job` in its own context: the job, and the context it was queued in."""
         set_current_job(job)
@@ -141,10 +159,8 @@ class JobQueue:
             await self._failed(job, exc)
         else:
             self.ran += 1
-            try:
-                await self.store.done(job, self.worker)
-            except Exception:
-                log.exception("job %s ran but could not be marked done; it may run again", job.key)
+            self._finished.append(job)
+            self._flush.set()
         finally:
             self._running.pop(job.id, None)
             self._wake.set()
@@ -189,21 +205,24 @@ class JobQueue:
         self._wake.set()
         if not self._tasks:
             return
-        claiming, renewing = self._tasks
+        claiming, *bookkeeping = self._tasks
         self._tasks = []
         await claiming  # a claim under way finishes: what it claimed is run or released
         pending = [task for _, task in self._running.values()]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
-        renewing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewing
+        for task in bookkeeping:
+            task.cancel()
+        for task in bookkeeping:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         unfinished = list(self._running.values())
         for _, task in unfinished:
             task.cancel()
         for _, task in unfinished:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._forget_finished()
         try:
             await self.store.release([job for job, _ in unfinished], self.worker)
         except Exception:

@@ -36,4 +36,4 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def store(db: Database, clock: FakeClock) -> DatabaseStore:
-    return DatabaseStore(db, POLICY, clock)
+    return DatabaseStore(db, POLICY, clock, recover_every_ms=0)

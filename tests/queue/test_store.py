@@ -40,7 +40,7 @@ def test_a_claimed_job_carries_its_payload_and_first_attempt(store: DatabaseStor
         assert job.payload == {"flow": "f1", "trigger": {"a": [1, "ü"]}}
         row = await store.get(job.id)
         assert row is not None and (row["state"], row["claimed_by"], row["attempts"]) == ("running", "w1", 1)
-        await store.done(job, "w1")
+        await store.done([job], "w1")
         assert await store.get(job.id) is None and await store.active() == 0
 
     asyncio.run(scenario())
@@ -58,9 +58,9 @@ def test_an_expired_lease_is_claimed_again_as_the_next_attempt(store: DatabaseSt
         row = await store.get(again.id)
         assert row is not None and row["claimed_by"] == "other"
         assert "attempt 1 did not finish: the lease of dead-process expired" in str(row["last_error"])
-        await store.done(first, "dead-process")  # the old claim finishing late changes nothing
+        await store.done([first], "dead-process")  # the old claim finishing late changes nothing
         assert await store.get(again.id) is not None
-        await store.done(again, "other")
+        await store.done([again], "other")
         assert await store.active() == 0
 
     asyncio.run(scenario())
@@ -131,7 +131,7 @@ def test_a_lease_that_expires_on_the_last_attempt_fails_the_job(store: DatabaseS
 
 
 def test_a_full_queue_refuses_the_whole_batch(db: object, clock: FakeClock, store: DatabaseStore) -> None:
-    small = DatabaseStore(store.db, dataclasses.replace(POLICY, max_pending=3), clock)
+    small = DatabaseStore(store.db, dataclasses.replace(POLICY, max_pending=3), clock, recover_every_ms=0)
 
     async def scenario() -> None:
         assert await small.put(jobs(2)) == 2
@@ -155,8 +155,8 @@ def test_an_idempotency_key_is_queued_once(store: DatabaseStore) -> None:
         assert await store.put(batch) == 1
         [first, second] = await store.claim("w", 5)
         assert first.payload == {"n": 1} or second.payload == {"n": 1}
-        await store.done(first, "w")
-        await store.done(second, "w")
+        await store.done([first], "w")
+        await store.done([second], "w")
         assert await store.put([NewJob("flow", {}, key="schedule:f:12:00")]) == 1  # once it ran, it may again
 
     asyncio.run(scenario())
