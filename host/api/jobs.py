@@ -61,10 +61,11 @@ async def read_job(job_id: str, request: Request) -> dict[str, Any]:
 @router.post("/{job_id}/retry")
 async def retry_job(job_id: str, request: Request) -> dict[str, Any]:
     queue = queue_of(request)
-    if not await queue.store.retry(job_id):
+    row = await queue.store.retry(job_id)
+    if row is None:
         raise NotFound(f'No failed job "{job_id[:80]}" to retry')
     queue.wake()
-    return {"data": await queue.store.get(job_id)}
+    return {"data": row}
 
 
 @router.delete("/{job_id}", status_code=204)

@@ -279,14 +279,20 @@ class DatabaseStore:
 
         return await self.db.run(work)
 
-    async def retry(self, job_id: str) -> bool:
+    async def retry(self, job_id: str) -> dict[str, Any] | None:
         now_ms, now = self._now()
         statement = (
             update(jobs)
             .where(jobs.c.id == job_id, jobs.c.state == "failed")
             .values(state="pending", attempts=0, run_after=now_ms, updated_at=now)
+            .returning(*jobs.c)
         )
-        return bool(await self.db.run(lambda conn: conn.execute(statement).rowcount))
+
+        def work(conn: Connection) -> dict[str, Any] | None:
+            row = conn.execute(statement).mappings().first()
+            return job_row(row) if row else None
+
+        return await self.db.run(work)
 
     async def delete(self, job_id: str) -> bool:
         statement = delete(jobs).where(jobs.c.id == job_id, jobs.c.state != "running")

@@ -76,8 +76,9 @@ class JobStore(Protocol):
 
     async def get(self, job_id: str) -> dict[str, Any] | None: ...
 
-    async def retry(self, job_id: str) -> bool:
-        """A failed job queued again with its attempts reset; False if there is no failed job `job_id`."""
+    async def retry(self, job_id: str) -> dict[str, Any] | None:
+        """A failed job queued again with its attempts reset, as it is now; None if there is
+        no failed job `job_id`."""
         ...
 
     async def delete(self, job_id: str) -> bool:

@@ -102,7 +102,8 @@ def test_failures_are_retried_with_back_off_then_failed_and_listed(store: Databa
         assert (failed["key"], failed["attempts"], failed["last_error"]) == ("flaky", 3, "boom 3")
         assert await store.listing("pending") == []
 
-        assert await store.retry(failed["id"])  # the administrator queues it again
+        retried = await store.retry(failed["id"])  # the administrator queues it again
+        assert retried is not None and (retried["state"], retried["attempts"]) == ("pending", 0)
         [job] = await store.claim("w", 1)
         assert job.attempt == 1
         assert not await store.retry(job.id)  # only a failed job is retried
