@@ -8,7 +8,9 @@ in one transaction); the queue is watched by counting its rows in the database.
 
 - queued/s: items created and their jobs committed, per second of the posting phase;
 - run/s: jobs claimed, run and deleted, per second from the first post until the queue
-  is empty, with `QUEUE_CONCURRENCY` 4 and 16.
+  is empty, with `QUEUE_CONCURRENCY` 4 and 16; and once more with the queue in Redis
+  Streams (`REDIS`, when a server answers at `EXTHOST_BENCH_REDIS`, default
+  `redis://127.0.0.1:6379/0`; the items stay in PostgreSQL).
 
 Skipped (one row saying why) when PostgreSQL is not reachable at `EXTHOST_BENCH_PG`
 (default `postgresql+psycopg://postgres@127.0.0.1:5432/test`).
@@ -22,16 +24,19 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.common import Row, free_port
 from host.paths import PROJECT_ROOT
 
 PG_URL = os.environ.get("EXTHOST_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("EXTHOST_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 TOKEN = "bench-admin-token"
 JOBS = 4000
 BATCH = 100
@@ -48,7 +53,7 @@ def _write_hook(root: Path) -> None:
     )
 
 
-def _start(root: Path, db_url: str, concurrency: int) -> tuple[subprocess.Popen[bytes], str]:
+def _start(root: Path, db_url: str, concurrency: int, extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
@@ -59,6 +64,7 @@ def _start(root: Path, db_url: str, concurrency: int) -> tuple[subprocess.Popen[
         "DB_URL": db_url,
         "QUEUE_CONCURRENCY": str(concurrency),
         "QUEUE_MAX_PENDING": str(JOBS * 2),
+        **extra,
     }
     command = [sys.executable, "-m", "uvicorn", "host.app:create_app", "--factory", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
@@ -77,27 +83,29 @@ def _start(root: Path, db_url: str, concurrency: int) -> tuple[subprocess.Popen[
     raise RuntimeError("the host did not start within 90 s")
 
 
-def _measure(db_url: str, concurrency: int) -> tuple[float, float]:
+Left = Callable[[], int]
+"""Jobs still waiting or running (failed ones raise)."""
+
+
+def _measure(db_url: str, concurrency: int, extra: dict[str, str], left: Left) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="exthost-bench-queue-") as tmp:
         root = Path(tmp)
         (root / "extensions").mkdir()
         _write_hook(root / "extensions")
-        process, base = _start(root, db_url, concurrency)
-        engine = create_engine(db_url)
+        process, base = _start(root, db_url, concurrency, extra)
         try:
             with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as client:
                 client.post("/items/warmup", json=[{"n": n} for n in range(BATCH)]).raise_for_status()
-                _wait_empty(engine)
+                _wait_empty(left)
                 started = time.perf_counter()
                 for first in range(0, JOBS, BATCH):
                     batch = [{"n": n} for n in range(first, first + BATCH)]
                     client.post("/items/bench", json=batch).raise_for_status()
                 posted = time.perf_counter() - started
-                _wait_empty(engine)
+                _wait_empty(left)
                 drained = time.perf_counter() - started
             return JOBS / posted, JOBS / drained
         finally:
-            engine.dispose()
             process.terminate()
             try:
                 process.wait(10)
@@ -106,22 +114,55 @@ def _measure(db_url: str, concurrency: int) -> tuple[float, float]:
                 process.wait()
 
 
-def _wait_empty(engine: object) -> None:
-    from sqlalchemy import Engine
-
-    assert isinstance(engine, Engine)
+def _wait_empty(left: Left) -> None:
     deadline = time.monotonic() + 600
-    with engine.connect() as conn:
-        while time.monotonic() < deadline:
-            left = conn.execute(text("SELECT count(*) FROM exthost_jobs WHERE state <> 'failed'")).scalar_one()
-            conn.rollback()
-            if not left:
-                failed = conn.execute(text("SELECT count(*) FROM exthost_jobs")).scalar_one()
-                if failed:
-                    raise RuntimeError(f"{failed} action jobs failed")
-                return
-            time.sleep(0.02)
+    while time.monotonic() < deadline:
+        if not left():
+            return
+        time.sleep(0.02)
     raise RuntimeError("the queue did not drain within 600 s")
+
+
+def _table_left(engine: Engine) -> Left:
+    def left() -> int:
+        with engine.connect() as conn:
+            count = int(conn.execute(text("SELECT count(*) FROM exthost_jobs WHERE state <> 'failed'")).scalar_one())
+            failed = int(conn.execute(text("SELECT count(*) FROM exthost_jobs WHERE state = 'failed'")).scalar_one())
+        if failed:
+            raise RuntimeError(f"{failed} action jobs failed")
+        return count
+
+    return left
+
+
+def _stream_left(client: Any, namespace: str) -> Left:
+    def left() -> int:
+        if client.hlen(f"{namespace}:queue:failed"):
+            raise RuntimeError("action jobs failed")
+        return int(client.xlen(f"{namespace}:queue:stream")) + int(client.zcard(f"{namespace}:queue:delayed"))
+
+    return left
+
+
+def _redis_rows(db_url: str) -> list[Row]:
+    import redis
+
+    label = "action jobs run, Redis Streams, QUEUE_CONCURRENCY=16"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return [(label, f"skipped: Redis not reachable ({type(exc).__name__})")]
+    namespace = f"exthost_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        extra = {"REDIS": REDIS_URL, "QUEUE_NAMESPACE": namespace}
+        _, ran = _measure(db_url, 16, extra, _stream_left(client, namespace))
+        return [(label, f"{ran:.0f} jobs/s")]
+    finally:
+        keys = list(client.scan_iter(match=f"{namespace}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
 
 def run() -> list[Row]:
@@ -136,11 +177,14 @@ def run() -> list[Row]:
     db_url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     rows: list[Row] = []
     try:
+        engine = create_engine(db_url)
         for concurrency in (4, 16):
-            queued, ran = _measure(db_url, concurrency)
+            queued, ran = _measure(db_url, concurrency, {}, _table_left(engine))
             if concurrency == 4:
                 rows.append((f"action events queued ({BATCH} per request)", f"{queued:.0f} jobs/s"))
             rows.append((f"action jobs run, QUEUE_CONCURRENCY={concurrency}", f"{ran:.0f} jobs/s"))
+        engine.dispose()
+        rows += _redis_rows(db_url)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

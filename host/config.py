@@ -148,6 +148,10 @@ class Settings(BaseSettings):
         30_000, ge=500, description="ms a claimed job stays claimed without a heartbeat before any process may retry it"
     )
     queue_poll_interval: int = Field(250, gt=0, description="ms between looks for jobs queued by other processes")
+    queue_namespace: str = Field(
+        "exthost", min_length=1, max_length=100, description="prefix of the queue's Redis keys (with REDIS)"
+    )
+    redis: str | None = Field(None, description="Redis connection URL: the queue uses Redis Streams")
     email_from: str = "no-reply@example.com"
     email_smtp_host: str | None = None
     email_smtp_port: int = 587
@@ -162,6 +166,15 @@ class Settings(BaseSettings):
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("redis", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"REDIS {value[:80]!r} is not a redis://, rediss:// or unix:// URL")
         return value
 
     @field_validator("max_payload_size", mode="before")

@@ -21,8 +21,15 @@ def policy_of(settings: Settings) -> Policy:
 
 
 def open_queue(settings: Settings, db: Database, clock: Clock = time.time) -> JobQueue:
-    """The queue of this process: its worker is started once every kind of job has a handler."""
-    store: JobStore = DatabaseStore(db, policy_of(settings), clock)
+    """The queue of this process: Redis Streams when `REDIS` is set, else the database. Its
+    worker is started once every kind of job has a handler."""
+    store: JobStore
+    if settings.redis:
+        from host.queue.streams import StreamStore
+
+        store = StreamStore(settings.redis, policy_of(settings), clock, prefix=f"{settings.queue_namespace}:queue")
+    else:
+        store = DatabaseStore(db, policy_of(settings), clock)
     return JobQueue(
         store,
         concurrency=settings.queue_concurrency,

@@ -1,6 +1,7 @@
 """`kill -9` of a host while it runs queued action events and async flow runs, on
-PostgreSQL: another host on the same database runs every one of them, at least once,
-and the ones that were cut short show as retries (attempt 2), none silently dropped.
+PostgreSQL, with the queue in the database and in Redis Streams: another host on the
+same database (and Redis) runs every one of them, at least once, and the ones that were
+cut short show as retries (attempt 2), none silently dropped.
 
 Real OS processes (uvicorn running `create_app`), a real hook extension whose action
 calls `request`, a real async webhook flow whose `request` operation does the same,
@@ -26,10 +27,11 @@ import httpx
 import pytest
 
 from host.paths import PROJECT_ROOT
+from tests.queue.conftest import queue_settings
 from tests.storage.databases import postgres_url
 from tests.support import ADMIN, ADMIN_TOKEN, TEST_CACHE, wait_for, write_extension
 
-__all__ = ["postgres_url"]
+__all__ = ["postgres_url", "queue_settings"]
 
 LEASE_MS = 3000
 
@@ -149,7 +151,7 @@ def start_host(name: str, tmp: Path, env: dict[str, str]) -> HostProcess:
 
 
 def test_kill_9_of_a_host_running_queued_work_loses_nothing(
-    postgres_url: str, sink: Sink, tmp_path: Path
+    postgres_url: str, queue_settings: dict[str, str], sink: Sink, tmp_path: Path
 ) -> None:
     extensions = tmp_path / "extensions"
     source = (
@@ -169,6 +171,7 @@ def test_kill_9_of_a_host_running_queued_work_loses_nothing(
         "QUEUE_LEASE": str(LEASE_MS),
         "QUEUE_CONCURRENCY": "4",
         "QUEUE_RETRY_DELAY": "100",
+        **{name.upper(): value for name, value in queue_settings.items()},  # REDIS, QUEUE_NAMESPACE
     }
     first = start_host("a", tmp_path, {**env, "DATA_PATH": str(tmp_path / "a")})
     second: HostProcess | None = None

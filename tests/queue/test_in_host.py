@@ -1,5 +1,5 @@
-"""The queue inside a real host: what a full queue answers, the admin's view of jobs,
-and the run log of a queued run naming its job."""
+"""The queue inside a real host, in its database and in Redis Streams: what a full queue
+answers, the admin's view of jobs, and the run log of a queued run naming its job."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def jobs(client: TestClient, query: str = "") -> list[dict[str, Any]]:
 
 
 def test_a_full_queue_answers_503_to_an_async_webhook_and_logs_refused_actions(
-    extensions_dir: Path, host: Host, caplog: pytest.LogCaptureFixture
+    extensions_dir: Path, host: Host, caplog: pytest.LogCaptureFixture, queue_settings: dict[str, str]
 ) -> None:
     caplog.set_level(logging.ERROR, logger="exthost.events")
     with HoldingServer() as holding:
@@ -50,7 +50,7 @@ def test_a_full_queue_answers_503_to_an_async_webhook_and_logs_refused_actions(
             f"export default ({{ action }}) => action('items.create', async () => {{ await request('{holding.url}'); }});"
         )
         write_extension(extensions_dir, "holder", "hook", source, scopes=holding.scope())
-        with host(queue_max_pending=1, queue_concurrency=1, **LOOPBACK_ALLOWED) as client:
+        with host(queue_max_pending=1, queue_concurrency=1, **LOOPBACK_ALLOWED, **queue_settings) as client:
             flow_id = build_flow(
                 client,
                 {"name": "later", "trigger": "webhook", "accountability": "all", "options": {"method": "POST", "async": True}},
@@ -78,7 +78,12 @@ def test_a_full_queue_answers_503_to_an_async_webhook_and_logs_refused_actions(
             assert jobs(client) == []  # a job that ran is gone
 
 
-def test_a_schedule_tick_runs_as_a_job_keyed_by_flow_and_tick(client: TestClient) -> None:
+def test_a_schedule_tick_runs_as_a_job_keyed_by_flow_and_tick(host: Host, queue_settings: dict[str, str]) -> None:
+    with host(**queue_settings) as client:
+        schedule_runs_as_a_keyed_job(client)
+
+
+def schedule_runs_as_a_keyed_job(client: TestClient) -> None:
     flow_id = build_flow(
         client,
         {"name": "ticker", "trigger": "schedule", "accountability": "activity", "options": {"cron": "* * * * * *"}},
@@ -89,10 +94,12 @@ def test_a_schedule_tick_runs_as_a_job_keyed_by_flow_and_tick(client: TestClient
     assert runs[0]["job"]["attempt"] == 1
 
 
-def test_failed_jobs_are_listed_retried_and_deleted_by_the_admin_only(extensions_dir: Path, host: Host) -> None:
+def test_failed_jobs_are_listed_retried_and_deleted_by_the_admin_only(
+    extensions_dir: Path, host: Host, queue_settings: dict[str, str]
+) -> None:
     source = "export default ({ action }) => action('items.create', (meta) => { throw new Error('no ' + meta.key); });"
     write_extension(extensions_dir, "grumpy", "hook", source)
-    with host(queue_max_attempts=1, user_tokens="u1:ed:editor") as client:
+    with host(queue_max_attempts=1, user_tokens="u1:ed:editor", **queue_settings) as client:
         assert client.get("/jobs").status_code == 401
         assert client.get("/jobs", headers={"Authorization": "Bearer u1"}).status_code == 403
         assert client.get("/jobs?limit=many", headers=ADMIN).status_code == 400

@@ -1,6 +1,6 @@
 """The worker loop: processes sharing one queue run each job once, with the context it
 was queued in; a stopping process hands its unfinished jobs back; failures retry, then
-fail. Real stores on SQLite and PostgreSQL; waits are on conditions, never timings."""
+fail. Real stores on SQLite, PostgreSQL and Redis; waits are on conditions, never timings."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from contextvars import ContextVar
 from host.errors import FlowRecursion
 from host.queue import Job, JobQueue, current_job
 from host.queue.carry import carry
-from host.queue.database import DatabaseStore
-from host.storage import Database
-from tests.queue.conftest import POLICY
+from tests.queue.conftest import POLICY, Backend
 
 _tag: ContextVar[str] = ContextVar("test_queue_tag")
 carry("test_tag", _tag, str, str)
@@ -29,12 +27,14 @@ async def until(check: Callable[[], object], what: str, timeout: float = 30.0) -
         await asyncio.sleep(0.01)
 
 
-def queue(db: Database, name: str, **policy: int) -> JobQueue:
-    store = DatabaseStore(db, dataclasses.replace(POLICY, **policy))
-    return JobQueue(store, concurrency=3, poll_interval_ms=20, lease_ms=store.policy.lease_ms, worker=name)
+def queue(backend: Backend, name: str, **policy: int) -> JobQueue:
+    """A process's queue: its own store on the backend's shared queue, on the wall clock."""
+    settings = dataclasses.replace(POLICY, **policy)
+    store = backend.make(settings, real_time=True)
+    return JobQueue(store, concurrency=3, poll_interval_ms=20, lease_ms=settings.lease_ms, worker=name)
 
 
-def test_processes_sharing_the_queue_run_every_job_once_in_the_context_it_was_queued_in(db: Database) -> None:
+def test_processes_sharing_the_queue_run_every_job_once_in_the_context_it_was_queued_in(backend: Backend) -> None:
     ran: list[tuple[str, str, int, str | None, bool]] = []
 
     def recorder(worker: str) -> Callable[[Job], object]:
@@ -45,7 +45,7 @@ def test_processes_sharing_the_queue_run_every_job_once_in_the_context_it_was_qu
         return handle
 
     async def scenario() -> None:
-        a, b = queue(db, "a"), queue(db, "b")
+        a, b = queue(backend, "a"), queue(backend, "b")
         for q in (a, b):
             q.handle("test", recorder(q.worker))  # type: ignore[arg-type]
             await q.start()
@@ -59,12 +59,12 @@ def test_processes_sharing_the_queue_run_every_job_once_in_the_context_it_was_qu
             await a.stop()
             await b.stop()
 
-    asyncio.run(scenario())
+    backend.run(scenario)
     assert sorted(key for _, key, _, _, _ in ran) == sorted(f"job-{n}" for n in range(30))  # each exactly once
     assert {(attempt, tag, current) for _, _, attempt, tag, current in ran} == {(1, "queued-with-a-tag", True)}
 
 
-def test_a_stopping_process_hands_its_unfinished_job_to_another(db: Database) -> None:
+def test_a_stopping_process_hands_its_unfinished_job_to_another(backend: Backend) -> None:
     started = asyncio.Event()
     seen: list[tuple[str, int]] = []
 
@@ -77,13 +77,13 @@ def test_a_stopping_process_hands_its_unfinished_job_to_another(db: Database) ->
         seen.append(("quick", job.attempt))
 
     async def scenario() -> None:
-        first = queue(db, "first")
+        first = queue(backend, "first")
         first.handle("test", stuck)
         await first.start()
         await first.enqueue("test", {}, key="long")
         await asyncio.wait_for(started.wait(), 30)
         await first.stop(timeout=0.01)
-        second = queue(db, "second")
+        second = queue(backend, "second")
         second.handle("test", quick)
         await second.start()
         try:
@@ -91,11 +91,11 @@ def test_a_stopping_process_hands_its_unfinished_job_to_another(db: Database) ->
         finally:
             await second.stop()
 
-    asyncio.run(scenario())
+    backend.run(scenario)
     assert seen == [("stuck", 1), ("quick", 2)]
 
 
-def test_failures_retry_then_fail_and_an_error_no_retry_mends_fails_at_once(db: Database) -> None:
+def test_failures_retry_then_fail_and_an_error_no_retry_mends_fails_at_once(backend: Backend) -> None:
     attempts: list[tuple[str, int]] = []
 
     async def flaky(job: Job) -> None:
@@ -105,8 +105,8 @@ def test_failures_retry_then_fail_and_an_error_no_retry_mends_fails_at_once(db: 
         if job.attempt < 2:
             raise RuntimeError("transient")
 
-    async def scenario() -> JobQueue:
-        q = queue(db, "w", retry_delay_ms=0)
+    async def scenario() -> list[dict[str, object]]:
+        q = queue(backend, "w", retry_delay_ms=0)
         q.handle("test", flaky)
         await q.start()
         try:
@@ -116,11 +116,10 @@ def test_failures_retry_then_fail_and_an_error_no_retry_mends_fails_at_once(db: 
             await q.drain()
         finally:
             await q.stop()
-        return q
+        return await backend.make().listing("failed")
 
-    q = asyncio.run(scenario())
+    failed = backend.run(scenario)
     assert sorted(attempts) == [("loop", 1), ("transient", 1), ("transient", 2)]
-    failed = asyncio.run(q.store.listing("failed"))
     by_key = {row["key"]: row for row in failed}
     assert set(by_key) == {"loop", "nobody-runs-me"}
     assert by_key["loop"]["attempts"] == 1
