@@ -62,8 +62,6 @@ class JobQueue:
         self._finished: list[Job] = []
         self._flush = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.ran = 0
-        """Jobs this process ran to the end (a benchmark's and a test's counter)."""
 
     def handle(self, kind: str, handler: Handler) -> None:
         """Run jobs of `kind` with `handler` (every process registers the same kinds)."""
@@ -158,7 +156,6 @@ class JobQueue:
         except Exception as exc:
             await self._failed(job, exc)
         else:
-            self.ran += 1
             self._finished.append(job)
             self._flush.set()
         finally:
@@ -195,9 +192,6 @@ class JobQueue:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"jobs still queued after {timeout} s")
             await asyncio.sleep(0.02)
-
-    def running(self) -> list[Job]:
-        return [job for job, _ in self._running.values()]
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop claiming; give running jobs `timeout` s, then hand the rest back to the cluster."""
