@@ -12,6 +12,7 @@ SECTIONS = [
     ("Endpoints and the JS runtime", "bench.endpoint"),
     ("Items and hooks", "bench.items"),
     ("Flows", "bench.flows"),
+    ("Durable queue (PostgreSQL)", "bench.queue"),
     ("Runtimes", "bench.runtimes"),
     ("Security: oversized bodies", "bench.security_payload"),
     ("Security: memory bound", "bench.security_memory"),

@@ -6,7 +6,7 @@ import time
 
 from fastapi import FastAPI
 
-from host.api import endpoints, extensions, flows, items, operations, server
+from host.api import endpoints, extensions, flows, items, jobs, operations, server
 from host.api.errors import install_error_handlers
 from host.api.payload import PayloadLimitMiddleware
 from host.config import Settings
@@ -28,4 +28,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.time) ->
     app.include_router(items.router)
     app.include_router(flows.router)
     app.include_router(operations.router)
+    app.include_router(jobs.router)
     return app

@@ -81,7 +81,9 @@ class Settings(BaseSettings):
     extensions_cache_path: Path | None = Field(None, description="compiled-code cache (default DATA_PATH/cache)")
     db_url: str = ""
     redis: str | None = Field(
-        None, description="Redis connection URL (redis://, rediss:// or unix://): changes are announced through it"
+        None,
+        description="Redis connection URL (redis://, rediss:// or unix://): change announcements, the webhook GET "
+        "cache and the job queue (Redis Streams) go through it",
     )
     admin_token: str | None = None
     user_tokens: Annotated[dict[str, UserToken], NoDecode] = Field(
@@ -141,6 +143,22 @@ class Settings(BaseSettings):
     flows_log_max_entry_bytes: int = Field(
         1024 * 1024, ge=4096, description="largest run-log entry (steps, chain, error as JSON); larger is truncated"
     )
+    # the durable job queue (docs/queue.md)
+    queue_concurrency: int = Field(4, gt=0, le=256, description="jobs one process runs at once")
+    queue_max_pending: int = Field(
+        10_000, gt=0, description="jobs waiting or running in the whole cluster; more are refused (QUEUE_FULL)"
+    )
+    queue_max_attempts: int = Field(5, gt=0, le=100, description="runs of one job before it is failed")
+    queue_retry_delay: int = Field(
+        1000, ge=0, description="ms before the first retry of a failed job; doubles each attempt, up to 1 h"
+    )
+    queue_lease: int = Field(
+        30_000, ge=500, description="ms a claimed job stays claimed without a heartbeat before any process may retry it"
+    )
+    queue_poll_interval: int = Field(250, gt=0, description="ms between looks for jobs queued by other processes")
+    queue_namespace: str = Field(
+        "exthost", min_length=1, max_length=100, description="prefix of the queue's Redis keys (with REDIS)"
+    )
     email_from: str = "no-reply@example.com"
     email_smtp_host: str | None = None
     email_smtp_port: int = 587
@@ -157,19 +175,19 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("redis", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"REDIS {value[:80]!r} is not a redis://, rediss:// or unix:// URL")
+        return value
+
     @field_validator("max_payload_size", mode="before")
     @classmethod
     def _byte_size(cls, value: object) -> object:
         return parse_byte_size(value, "MAX_PAYLOAD_SIZE")
-
-    @field_validator("redis", mode="before")
-    @classmethod
-    def _redis(cls, value: object) -> object:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if not isinstance(value, str) or urlsplit(value.strip()).scheme not in ("redis", "rediss", "unix"):
-            raise ValueError("REDIS must be a connection URL such as redis://127.0.0.1:6379 (redis://, rediss://, unix://)")
-        return value.strip()
 
     @field_validator("flows_schedule_timezone")
     @classmethod

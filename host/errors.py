@@ -9,6 +9,8 @@ from typing import ClassVar
 class ExthostError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+    retryable: ClassVar[bool] = True
+    """Whether a queued job that failed with it is worth running again (`host.queue`)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -72,6 +74,13 @@ class ContentTooLarge(ExthostError):
 
     status = 413
     code = "CONTENT_TOO_LARGE"
+
+
+class QueueFull(ExthostError):
+    """The durable job queue holds `QUEUE_MAX_PENDING` jobs: nothing more is accepted until it drains."""
+
+    status = 503
+    code = "QUEUE_FULL"
 
 
 class ExtensionError(ExthostError):
@@ -141,6 +150,7 @@ class FlowRecursion(FlowError):
 
     status = 508
     code = "FLOW_RECURSION_LIMIT"
+    retryable = False
 
 
 class OperationFailed(FlowError):

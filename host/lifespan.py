@@ -1,4 +1,8 @@
-"""Start-up and shut-down: the runtime, the extensions, what they registered."""
+"""Start-up and shut-down: the runtime, the extensions, what they registered.
+
+The job queue's worker starts last, once every kind of job has its handler (action
+listeners, flows), and stops first: what it runs is finished or handed back to the
+cluster while everything it needs is still open."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from host.hooks import register_hooks
 from host.items import ItemsService
 from host.logredact import forget, watch
 from host.paths import SDK_PATH
+from host.queue import open_queue
 from host.runtime import Runtime
 from host.storage import Database
 from host.types import ExtensionKind
@@ -49,7 +54,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # revisions marked before anything is loaded: every later change is caught up with in bus.start()
     bus: ChangeBus = await open_bus(settings, database)
     app.state.bus = bus
-    emitter = Emitter()
+    queue = open_queue(settings, database)
+    app.state.queue = queue
+    emitter = Emitter(queue)
     await emitter.start()
     app.state.emitter = emitter
     runtime = Runtime(settings, SDK_PATH)
@@ -63,11 +70,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.items = ItemsService(database, emitter)
     await start_flows(app)  # subscribes the flow manager to Topic.flows
     await bus.start()
+    await queue.start()
     loaded = sum(1 for _ in app.state.registry.loaded())
     log.info("exthost ready: %d extension(s) loaded from %s", loaded, settings.extensions_path)
     try:
         yield
     finally:
+        await queue.stop()
         await bus.stop()
         await stop_flows(app)
         await emitter.stop()

@@ -7,23 +7,30 @@ extensions register in the order they are loaded (folder name, alphabetical),
 each in the order of its own `filter()` calls. Each filter sees the previous
 one's result. A filter that raises stops the chain and the error propagates.
 
-Actions are queued (bounded) and run by background workers after the caller
-has moved on; their failures are logged with the listener's owner.
+Actions go through the durable job queue (`host.queue`): `emit_action` queues one
+`action` job per event and listener owner (an extension, or `flow:<id>`) before the
+caller answers, naming the event, its meta and who caused it; whichever process
+claims the job runs the action listeners *it* has registered for that owner and
+event, with `meta.job` (`{id, key, attempt}`) telling them which job and which run
+this is. A listener that raises fails the job (logged with the owner), which is
+retried (`QUEUE_MAX_ATTEMPTS`); a queue that is full refuses the events, logged as
+an error: nothing is dropped silently.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from host.errors import QueueFull
+from host.queue import Job, JobError, JobQueue, NewJob
 from host.types import Accountability, Json, Undefined
 
 log = logging.getLogger("exthost.events")
+
+ACTION_JOB = "action"
 
 
 @dataclass(frozen=True)
@@ -46,30 +53,13 @@ class _Listener:
     handler: Any
 
 
-@dataclass
-class _Job:
-    owner: str
-    event: str
-    handler: ActionHandler
-    meta: dict[str, Any]
-    context: EventContext
-    scope: contextvars.Context = field(default_factory=contextvars.copy_context)
-    """The emitter's context variables: an action runs in them (the flows' recursion guard needs it)."""
-
-
-async def _run(job: _Job) -> None:
-    await job.handler(job.meta, job.context)
-
-
-@dataclass
 class Emitter:
-    queue_size: int = 1000
-    workers: int = 2
-    _filters: dict[str, list[_Listener]] = field(default_factory=dict)
-    _actions: dict[str, list[_Listener]] = field(default_factory=dict)
-    _queue: asyncio.Queue[_Job] | None = None
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    dropped: int = 0
+    def __init__(self, queue: JobQueue) -> None:
+        self.queue = queue
+        self._filters: dict[str, list[_Listener]] = {}
+        self._actions: dict[str, list[_Listener]] = {}
+        self.dropped = 0
+        """Action events refused (the queue was full or could not be written)."""
 
     # -- registration ---------------------------------------------------------
 
@@ -99,53 +89,63 @@ class Emitter:
                     payload = result
         return payload
 
-    def emit_action(self, events: Sequence[str], meta: dict[str, Any], context: EventContext) -> None:
-        """Queue the action listeners of `events`; never blocks, never raises."""
-        for event in events:
-            for listener in self._actions.get(event, ()):
-                job = _Job(listener.owner, event, listener.handler, {**meta, "event": event}, context)
-                if self._queue is None:
-                    log.warning("action %s for %s dropped: the emitter is not running", event, listener.owner)
-                    self.dropped += 1
-                    continue
-                try:
-                    self._queue.put_nowait(job)
-                except asyncio.QueueFull:
-                    self.dropped += 1
-                    log.error("action queue full: %s for %s dropped", event, listener.owner)
+    async def emit_action(self, events: Sequence[str], meta: dict[str, Any], context: EventContext) -> None:
+        """Queue the action listeners of `events`; never raises."""
+        await self.emit_actions(events, [meta], context)
 
-    # -- background workers ---------------------------------------------------
+    async def emit_actions(
+        self, events: Sequence[str], metas: Sequence[dict[str, Any]], context: EventContext
+    ) -> None:
+        """`emit_action` for several events' meta at once (one write to the queue); never raises."""
+        who = context.accountability.model_dump(mode="json") if context.accountability else None
+        # one job per meta, event and owner: an owner's failure is retried without re-running the others
+        jobs = [
+            NewJob(
+                ACTION_JOB,
+                {"owner": owner, "event": event, "meta": {**meta, "event": event}, "accountability": who},
+            )
+            for meta in metas
+            for event in events
+            for owner in dict.fromkeys(listener.owner for listener in self._actions.get(event, ()))
+        ]
+        if not jobs:
+            return
+        try:
+            await self.queue.enqueue_many(jobs)
+        except QueueFull as exc:
+            self.dropped += len(jobs)
+            log.error("%d action event(s) %s refused: %s", len(jobs), ", ".join(events), exc.message)
+        except Exception:
+            self.dropped += len(jobs)
+            log.exception("%d action event(s) %s could not be queued", len(jobs), ", ".join(events))
+
+    # -- running queued actions -----------------------------------------------
+
+    async def run_action_job(self, job: Job) -> None:
+        """The `action` job handler: run this process's listeners of the job's owner and event."""
+        owner, event = str(job.payload.get("owner")), str(job.payload.get("event"))
+        listeners = [item for item in self._actions.get(event, ()) if item.owner == owner]
+        if not listeners:
+            raise JobError(f'no action listener of "{owner}" for {event} is registered in this process')
+        who = job.payload.get("accountability")
+        context = EventContext(Accountability.model_validate(who) if who else None)
+        meta = {**job.payload.get("meta", {}), "job": job.describe()}
+        for listener in listeners:
+            try:
+                await listener.handler(meta, context)
+            except Exception as exc:
+                log.error(
+                    "action %s of %s failed (attempt %d): %s", event, owner, job.attempt, exc,
+                    extra={"extension": owner},
+                )
+                raise
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue(self.queue_size)
-        self._tasks = [asyncio.create_task(self._work(), name=f"exthost-actions-{i}") for i in range(self.workers)]
-
-    async def _work(self) -> None:
-        assert self._queue is not None
-        while True:
-            job = await self._queue.get()
-            try:
-                await asyncio.create_task(_run(job), context=job.scope)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.error("action %s of %s failed: %s", job.event, job.owner, exc, extra={"extension": job.owner})
-            finally:
-                self._queue.task_done()
+        self.queue.handle(ACTION_JOB, self.run_action_job)
 
     async def drain(self) -> None:
-        """Wait until every queued action has run (tests, shutdown)."""
-        if self._queue is not None:
-            await self._queue.join()
+        """Wait until every queued job has run or failed for good (tests)."""
+        await self.queue.drain()
 
-    async def stop(self, timeout: float = 5.0) -> None:
-        if self._queue is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.drain(), timeout)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-        self._queue = None
+    async def stop(self) -> None:
+        return None

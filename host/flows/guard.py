@@ -3,7 +3,8 @@
 
 The chain of running flows is a context variable, so it follows a run into the
 flows it starts: through a `trigger` operation (same task), a filter event (same
-task) and an action event (the emitter runs actions in the emitter's context).
+task) and an action event or a background run (the chain travels with the queued
+job, `host.queue.carry`, to whichever process runs it).
 
 Over HTTP it travels as a number: the `request` operation sends `X-Exthost-Flow-Depth`
 (how many runs are nested around it; the host sets it, and drops any value the flow's
@@ -21,6 +22,7 @@ from contextvars import ContextVar
 
 from host.errors import FlowRecursion
 from host.flows.models import FlowRecord
+from host.queue.carry import carry
 
 log = logging.getLogger("exthost.flows")
 
@@ -28,6 +30,8 @@ MAX_HEADER_DIGITS = 6
 
 _over_http: ContextVar[int] = ContextVar("exthost_flow_depth_over_http", default=0)
 _running: ContextVar[tuple[str, ...]] = ContextVar("exthost_flow_chain", default=())
+carry("flow_chain", _running, list, lambda names: tuple(str(name) for name in names or ()))
+carry("flow_depth_over_http", _over_http, int, lambda depth: depth if isinstance(depth, int) else 0)
 
 
 def chain() -> tuple[str, ...]:

@@ -1,5 +1,10 @@
 """The flow manager: holds the active flows (reloaded after every change, made through
-this process or another: `host.cluster`), wires their triggers, and runs them."""
+this process or another: `host.cluster`), wires their triggers, and runs them.
+
+Runs nobody waits for (an `async` webhook or manual trigger, a schedule tick) are
+queued as `flow` jobs in the durable queue (`host.queue`), as action-event flows are
+through the emitter: whichever process claims the job runs the flow, at least once.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
 from host.config import Settings
-from host.errors import FlowError, NotFound
+from host.errors import FlowError, NotFound, QueueFull
 from host.events import Emitter
 from host.flows import repository
 from host.flows.models import FlowTree, OperationRecord, Trigger
@@ -27,12 +33,14 @@ from host.flows.triggers.manual import ManualAccess
 from host.flows.triggers.schedule import Scheduler
 from host.flows.triggers.webhook import Webhooks
 from host.flows.triggers.webhook_cache import WebhookCache
+from host.queue import Job, JobError, JobQueue
 from host.storage import Database
 from host.types import Accountability, Json
 
 log = logging.getLogger("exthost.flows")
 
 PRUNE_EVERY_S = 3600.0
+FLOW_JOB = "flow"
 
 
 def load_trees(conn: Connection) -> dict[str, FlowTree]:
@@ -51,6 +59,7 @@ class FlowManager:
         db: Database,
         emitter: Emitter,
         registry: OperationRegistry,
+        queue: JobQueue,
         *,
         app_state: Any = None,
         exec_sandboxes: ExecSandboxes | None = None,
@@ -64,12 +73,14 @@ class FlowManager:
         )
         self.runner = FlowRunner(services, registry, self.runlog)
         self.events = EventTriggers(services.emitter, self.run, self.lookup)
+        self.queue = queue
         self.scheduler = Scheduler(services.db, self._scheduled, ZoneInfo(settings.flows_schedule_timezone))
         self.webhooks = Webhooks(
             self.run,
             self.lookup,
             settings.flows_webhook_cache_ttl,
             ManualAccess(services),
+            self.queue_run,
             webhook_cache,
             lambda: self.revision,
         )
@@ -99,6 +110,7 @@ class FlowManager:
             self.webhooks.forget()
 
     async def start(self) -> None:
+        self.queue.handle(FLOW_JOB, self.run_job)
         await self.reload()
         self.scheduler.start()
         self._pruner = asyncio.create_task(self._prune_loop(), name="exthost-flow-log-prune")
@@ -129,8 +141,42 @@ class FlowManager:
     ) -> RunResult:
         return await self.runner.run(tree, trigger, who, start=start)
 
-    async def _scheduled(self, tree: FlowTree) -> RunResult:
-        return await self.run(tree, None, None)
+    async def queue_run(
+        self, tree: FlowTree, trigger: Json, who: Accountability | None, *, via: str, key: str | None = None
+    ) -> bool:
+        """Queue a run of `tree` for any process to run; False if `key` is queued already.
+        Raises `QueueFull`."""
+        payload = {
+            "flow": tree.flow.id,
+            "trigger": trigger,
+            "accountability": who.model_dump(mode="json") if who else None,
+            "via": via,
+        }
+        return await self.queue.enqueue(FLOW_JOB, payload, key=key)
+
+    async def run_job(self, job: Job) -> None:
+        """The `flow` job handler: run the flow the job names, as this process knows it."""
+        flow_id = str(job.payload.get("flow"))
+        tree = self.lookup(flow_id)
+        if tree is None:
+            stored = await self.services.db.run(lambda conn: repository.flow(conn, flow_id))
+            if stored is None:
+                log.warning("job %s: flow %s was deleted before it ran; not run", job.key, flow_id)
+                return
+            raise JobError(f'flow "{flow_id}" is not loaded in this process yet')
+        if not tree.flow.active:
+            log.info("job %s: flow %s is inactive; not run", job.key, tree.flow.name)
+            return
+        raw = job.payload.get("accountability")
+        who = Accountability.model_validate(raw) if raw else None
+        await self.run(tree, job.payload.get("trigger"), who)
+
+    async def _scheduled(self, tree: FlowTree, tick: datetime) -> None:
+        key = f"schedule:{tree.flow.id}:{tick.astimezone(UTC).isoformat()}"
+        try:
+            await self.queue_run(tree, None, None, via="schedule", key=key)
+        except QueueFull as exc:
+            log.error("scheduled flow %s: tick %s not queued: %s", tree.flow.name, tick.isoformat(), exc.message)
 
     async def run_operation_flow(self, flow_id: str, payload: Json, who: Accountability | None) -> Json:
         """The `trigger` operation: run a flow with an operation trigger, return its `return`."""

@@ -8,7 +8,9 @@ cookie, tokens, passwords, secrets, API keys), and every configured secret by va
 allow-listed env values) wherever it appears inside a string, keys and the error
 included. Then an entry larger than `FLOWS_LOG_MAX_ENTRY_BYTES` is cut down with
 visible markers (host/flows/clip.py). Runs older than `FLOWS_LOG_RETENTION`, or past
-the newest `FLOWS_LOG_MAX_RUNS` of a flow, are pruned.
+the newest `FLOWS_LOG_MAX_RUNS` of a flow, are pruned. A run that belonged to a queued
+job (an async webhook, a schedule tick, an action event) records the job's key and
+attempt (`job`): a run retried after a failure or a crash shows as attempt 2, 3, ...
 """
 
 from __future__ import annotations
@@ -93,6 +95,9 @@ class RunEntry:
     steps: list[dict[str, Json]] = field(default_factory=list)
     data: Json = None
     error: str | None = None
+    job_key: str | None = None
+    """The queued job the run belongs to (`host.queue`): the same key on every retry."""
+    job_attempt: int | None = None
     id: str = field(default_factory=new_id)
 
 
@@ -112,6 +117,7 @@ def _row_json(row: Any) -> dict[str, Json]:
         "steps": row["steps"] or [],
         "data": row["data"],
         "error": row["error"],
+        "job": {"key": row["job_key"], "attempt": row["job_attempt"]} if row["job_key"] else None,
     }
 
 
@@ -148,6 +154,8 @@ class RunLog:
             "steps": entry.steps,
             "data": entry.data,
             "error": entry.error,
+            "job_key": entry.job_key,
+            "job_attempt": entry.job_attempt,
         }
         await self.db.run(lambda conn: conn.execute(tables.runs.insert().values(**values)))
 

@@ -24,6 +24,7 @@ from host.flows.models import FlowTree
 from host.flows.operations.registry import OperationContext, OperationRegistry
 from host.flows.runlog import RunEntry, RunLog
 from host.flows.services import FlowServices
+from host.queue import current_job
 from host.redaction import configured_secrets
 from host.types import Accountability, Json, Undefined
 
@@ -188,6 +189,7 @@ class FlowRunner:
         self, result: RunResult, accountability: Accountability | None, started_at: datetime, duration_ms: float
     ) -> None:
         flow = result.tree.flow
+        job = current_job()
         level = flow.accountability or "activity"
         full = level == "all"
         steps = [
@@ -212,6 +214,8 @@ class FlowRunner:
             steps=steps,
             data=result.data if full else None,
             error=result.error,
+            job_key=job.key if job else None,
+            job_attempt=job.attempt if job else None,
         )
         try:
             await self.runlog.record(entry, configured_secrets(self.services.settings))

@@ -29,6 +29,7 @@ async def start_flows(app: FastAPI) -> FlowManager:
         state.db,
         state.emitter,
         registry,
+        state.queue,
         app_state=state,
         exec_sandboxes=ExecSandboxes(settings, settings.data_path / "flows" / "exec"),
         webhook_cache=cache,

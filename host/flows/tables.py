@@ -1,4 +1,5 @@
-"""The flow tables, as queried (created by migration m0002_flows)."""
+"""The flow tables, as queried (created by migration m0002_flows; m0005_jobs added the
+run log's job columns)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ runs = Table(
     Column("steps", JSON),
     Column("data", JSON),
     Column("error", Text),
+    Column("job_key", String(255)),
+    Column("job_attempt", Integer),
 )
 
 ticks = Table(

@@ -8,8 +8,9 @@ own `filter()`/`action()` calls.
   payload (`undefined` keeps it). If it throws, the write is cancelled with a 400
   carrying its message (`FilterRejected`); a fault keeps its own error (a timeout
   is a 504 `EXTENSION_TIMEOUT`, running out of memory a 500).
-- An action is called as `handler(meta)` by the emitter's background workers; its
-  failures are logged there with the extension's name.
+- An action is called as `handler(meta)` by whichever process runs its queued job
+  (`host.events.emitter`, `host.queue`), `meta.job` naming the job and attempt; its
+  failures are logged there with the extension's name, and retried.
 - Fail closed: a filter of an extension that is quarantined or disabled rejects
   the write with a 503 `EXTENSION_UNAVAILABLE` (validation is never skipped); its
   actions are skipped (logged at debug level) until it may be called again.

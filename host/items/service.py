@@ -2,7 +2,8 @@
 
 Every write runs the filter events first (`items.<verb>` then
 `<collection>.items.<verb>`, see `host.events.emitter` for the order), writes in one
-transaction, and queues the action events once it has committed. Reads run the
+transaction, and queues the action events in the durable job queue once it has
+committed (before it answers: an answered write's actions survive the process). Reads run the
 `items.query` filter on the query and queue the `items.read` action with the results.
 
 A collection exists from its first item on (schemaless: creating an item in a new
@@ -105,8 +106,9 @@ class ItemsService:
             result = await self.emitter.emit_filter(events, doc, base, context)
             filtered.append(_filtered_object(result, "items.create"))
         stored = await self.db.run(lambda conn: _insert(conn, collection, filtered))
-        for item in stored:
-            self.emitter.emit_action(events, {**base, "payload": item, "key": item[KEY_FIELD]}, context)
+        await self.emitter.emit_actions(
+            events, [{**base, "payload": item, "key": item[KEY_FIELD]} for item in stored], context
+        )
         return stored
 
     # -- read -----------------------------------------------------------------
@@ -116,7 +118,7 @@ class ItemsService:
         check_collection(collection)
         parsed, context, base = await self._query(collection, query, who, {})
         page, total = await self.db.run(lambda conn: _read(conn, collection, parsed))
-        self.emitter.emit_action(
+        await self.emitter.emit_action(
             _events(collection, "read"), {**base, "payload": page.items, "query": parsed.to_json()}, context
         )
         return page, total
@@ -128,7 +130,7 @@ class ItemsService:
         if parsed.filter and not run_query([doc], parsed).items:
             raise _item_not_found(collection, key)
         item = project(doc, parsed.fields)
-        self.emitter.emit_action(
+        await self.emitter.emit_action(
             _events(collection, "read"),
             {**base, "payload": [item], "key": doc[KEY_FIELD], "query": parsed.to_json()},
             context,
@@ -166,7 +168,7 @@ class ItemsService:
         patch = _filtered_object(result, "items.update")
         _check_key_unchanged(patch, keys)
         stored = await self.db.run(lambda conn: _update(conn, collection, keys, patch))
-        self.emitter.emit_action(events, {**base, "payload": patch, "keys": ids}, context)
+        await self.emitter.emit_action(events, {**base, "payload": patch, "keys": ids}, context)
         return stored
 
     # -- delete ---------------------------------------------------------------
@@ -183,7 +185,7 @@ class ItemsService:
             raise ExtensionFailed("hooks", f"a filter on items.delete returned {type(result).__name__}, not keys")
         final = [key_of(value) for value in result]
         await self.db.run(lambda conn: _delete(conn, collection, final))
-        self.emitter.emit_action(events, {**base, "payload": result, "keys": result}, context)
+        await self.emitter.emit_action(events, {**base, "payload": result, "keys": result}, context)
 
 
 def _meta(collection: str, who: Accountability | None) -> dict[str, Any]:

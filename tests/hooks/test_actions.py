@@ -37,6 +37,8 @@ def test_actions_see_the_committed_write(extensions_dir: Path, host: Host, recor
     with host(**settings) as client:
         assert client.post("/items/orders", json={"total": 5}, headers=alice).status_code == 200
         created = recorder.wait_for(1)[0]
+        job = created.pop("job")  # the queued job this run is (host/queue): its key stays the same on a retry
+        assert job["attempt"] == 1 and job["key"].startswith("action:")
         assert created == {
             "event": "items.create",
             "collection": "orders",
@@ -78,22 +80,26 @@ def test_actions_never_delay_the_response(extensions_dir: Path, host: Host, reco
         assert recorder.wait_for(1)[0]["key"] == 1
 
 
-def test_an_action_that_throws_is_logged_and_the_item_stays(
+def test_an_action_that_throws_is_logged_retried_and_listed_and_the_item_stays(
     extensions_dir: Path, host: Host, caplog: pytest.LogCaptureFixture
 ) -> None:
     source = (
         "export default ({ action }) => { action('items.create', (meta) => "
-        "{ throw new Error('boom on ' + meta.key); }); };"
+        "{ throw new Error('boom on ' + meta.key + ' attempt ' + meta.job.attempt); }); };"
     )
     write_extension(extensions_dir, "grumpy", "hook", source)
     caplog.set_level(logging.ERROR, logger="exthost.events")
-    with host() as client:
+    with host(queue_max_attempts=2, queue_retry_delay=0) as client:
         response = client.post("/items/orders", json={"total": 1}, headers=ADMIN)
         assert response.json() == {"data": {"id": 1, "total": 1}}
         client.portal.call(client.app.state.emitter.drain)  # type: ignore[union-attr]
         assert client.get("/items/orders/1", headers=ADMIN).status_code == 200
+        failed = client.get("/jobs?filter[state][_eq]=failed", headers=ADMIN).json()["data"]
     failures = [r for r in caplog.records if r.name == "exthost.events"]
-    assert len(failures) == 1
-    record: Any = failures[0]
+    assert len(failures) == 2  # QUEUE_MAX_ATTEMPTS runs, each logged with the extension's name
+    record: Any = failures[-1]
     assert record.extension == "grumpy"
-    assert "grumpy" in record.getMessage() and "boom on 1" in record.getMessage()
+    assert "grumpy" in record.getMessage() and "boom on 1 attempt 2" in record.getMessage()
+    assert len(failed) == 1
+    assert (failed[0]["kind"], failed[0]["attempts"]) == ("action", 2)
+    assert failed[0]["payload"]["owner"] == "grumpy" and "boom on 1 attempt 2" in failed[0]["last_error"]

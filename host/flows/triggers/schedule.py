@@ -29,7 +29,8 @@ from host.storage import Database
 
 log = logging.getLogger("exthost.flows")
 
-Fire = Callable[[FlowTree], Awaitable[object]]
+Fire = Callable[[FlowTree, datetime], Awaitable[object]]
+"""Starts the run of a tick (the flow manager queues it as a job keyed by flow and tick)."""
 MAX_SLEEP_S = 60.0
 
 
@@ -132,13 +133,13 @@ class Scheduler:
         if not claimed:
             return
         self.fired += 1
-        task: asyncio.Task[object] = asyncio.create_task(self._run(tree))
+        task: asyncio.Task[object] = asyncio.create_task(self._run(tree, tick))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _run(self, tree: FlowTree) -> object:
+    async def _run(self, tree: FlowTree, tick: datetime) -> object:
         try:
-            return await self.fire(tree)
+            return await self.fire(tree, tick)
         except Exception:
             log.exception("scheduled flow %s failed", tree.flow.name)
             return None

@@ -3,7 +3,8 @@
 - webhook: the request method must be the flow's `method` (default GET);
   `$trigger` is `{path, query, body, method, headers}`; the response is the
   flow's `return` (`$last` by default, `$all`, or an operation key); `async`
-  answers at once and runs the flow in the background; a GET result is cached
+  queues the run in the durable job queue and answers at once (204; 503
+  `QUEUE_FULL` when the queue is full, nothing queued); a GET result is cached
   for `FLOWS_WEBHOOK_CACHE_TTL` seconds unless the flow sets `cache: false` (in this
   process, or in Redis for every process when `REDIS` is set: `webhook_cache`).
 - manual: POST only, authenticated; the body names a `collection` of the flow's
@@ -18,13 +19,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from host.capabilities.request import FLOW_DEPTH_HEADER
 from host.errors import Forbidden, InvalidPayload, NotFound, Unauthorized
@@ -37,6 +36,13 @@ from host.types import Accountability, Json
 Run = Callable[[FlowTree, Json, Accountability | None], Awaitable[RunResult]]
 Lookup = Callable[[str], FlowTree | None]
 Authorize = Callable[[dict[str, Any], Json, Accountability], Awaitable[None]]
+
+
+class Background(Protocol):
+    """Queues a run nobody waits for (`FlowManager.queue_run`); raises `QueueFull`."""
+
+    async def __call__(self, tree: FlowTree, trigger: Json, who: Accountability | None, *, via: str) -> object: ...
+
 
 log = logging.getLogger("exthost.flows")
 
@@ -97,17 +103,18 @@ class Webhooks:
         lookup: Lookup,
         cache_ttl: int,
         authorize: Authorize,
+        background: Background,
         cache: WebhookCache | None = None,
         generation: Callable[[], int] = lambda: 0,
     ) -> None:
         """`generation()`: the `flows` revision the flows `lookup` finds were loaded at (a key of the cache)."""
         self.run = run
+        self.background = background
         self.lookup = lookup
         self.authorize = authorize
         self.cache_ttl = cache_ttl
         self.cache: WebhookCache = cache or MemoryCache()
         self.generation = generation
-        self._background: set[asyncio.Task[RunResult | None]] = set()
 
     def forget(self) -> None:
         """The flows changed: drop every cached result."""
@@ -134,10 +141,8 @@ class Webhooks:
             spec = options.get("return") or "$last"
         nested = guard.depth_of(call.headers.get(FLOW_DEPTH_HEADER.lower()))
         if options.get("async"):
-            with guard.arrived(nested):  # the task copies the context
-                task = asyncio.create_task(self._background_run(tree, call.trigger(), who))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            with guard.arrived(nested):  # the queued job carries the depth (host.queue.carry)
+                await self.background(tree, call.trigger(), who, via=flow.trigger.value)
             return WebhookResponse(ran=False)
         key = self._cache_key(tree, call, who)
         if key is not None:
@@ -151,13 +156,6 @@ class Webhooks:
             await self.cache.put(key, body, self.cache_ttl)
         return WebhookResponse(ran=True, body=body)
 
-    async def _background_run(self, tree: FlowTree, trigger: Json, who: Accountability | None) -> RunResult | None:
-        try:
-            return await self.run(tree, trigger, who)
-        except Exception as exc:
-            log.error("flow %s (async webhook) failed: %s", tree.flow.name, exc)
-            return None
-
     def _cache_key(self, tree: FlowTree, call: WebhookCall, who: Accountability | None) -> str | None:
         if self.cache_ttl <= 0 or call.method != "GET" or tree.flow.trigger is not Trigger.webhook:
             return None
@@ -167,9 +165,4 @@ class Webhooks:
         return f"{self.generation()}|{tree.flow.id}|{user}|{json.dumps(call.query, sort_keys=True)}"
 
     async def stop(self) -> None:
-        for task in list(self._background):
-            task.cancel()
-        for task in list(self._background):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await self.cache.close()
