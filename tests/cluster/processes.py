@@ -3,7 +3,7 @@
     env = host_env(tmp_path, DB_URL=url)            # the settings every host of the cluster shares
     a, b = start_host(env), start_host(env)         # each on a free port of its own
     a.wait_ready(); b.wait_ready()                  # GET /server/health answers 200
-    httpx.get(f"{a.url}/items/x", headers=ADMIN)
+    httpx.get(f"{a.url}/items/x", headers=ADMIN)    # or: with a.client() as http: http.get("/items/x")
     b.kill()                                        # SIGKILL: no shutdown at all
     assert a.stop() in CLEAN_EXIT                   # SIGTERM, graceful shutdown, its exit code
 
@@ -40,7 +40,7 @@ from pathlib import Path
 import httpx
 
 from host.paths import PROJECT_ROOT
-from tests.support import ADMIN_TOKEN, TEST_CACHE, wait_for
+from tests.support import ADMIN, ADMIN_TOKEN, TEST_CACHE, wait_for
 
 CLEAN_EXIT = (0, -signal.SIGTERM)
 """Exit codes of a graceful stop: uvicorn re-raises SIGTERM after its shutdown (one process);
@@ -70,6 +70,10 @@ class HostProcess:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def client(self) -> httpx.Client:
+        """An HTTP client of this host that sends the tests' admin token (close it, or use `with`)."""
+        return httpx.Client(base_url=self.url, headers=ADMIN, timeout=30)
 
     def log(self) -> str:
         """Everything the process printed so far (stdout and stderr)."""

@@ -16,22 +16,19 @@ Every wait is on a condition with a generous deadline, never a measurement.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.cluster.processes import HostProcess, host_env, hosts, start_host
-from tests.storage.databases import fresh_postgres_database
-from tests.support import ADMIN, wait_for, write_extension
+from tests.storage.databases import REDIS_URL, fresh_postgres_database, fresh_redis_namespace
+from tests.support import wait_for, write_extension
 
-REDIS_URL = os.environ.get("EXTHOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CONVERGED = 30.0
 """Seconds a change may take to reach the other host here: generous (2 shared cores); the
 promise (about a second) is for an idle machine, and `make bench` is where time is measured."""
@@ -55,7 +52,7 @@ class Host:
     def __init__(self, process: HostProcess) -> None:
         self.process = process
         self.url = process.url
-        self.http = httpx.Client(base_url=process.url, headers=ADMIN, timeout=30)
+        self.http = process.client()
 
     def log(self) -> str:
         return self.process.log()
@@ -138,27 +135,17 @@ def running(env: dict[str, str]) -> Iterator[Cluster]:
                 host.http.close()
 
 
-def redis_problem() -> str | None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-        return None
-    except Exception as exc:
-        return f"Redis not reachable at {REDIS_URL}: {exc}"
-
-
 @pytest.fixture(scope="module", params=["listen-notify", "redis"])
 def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Two hosts on one fresh PostgreSQL database; with `REDIS` set for the "redis" cluster."""
-    extra: dict[str, str] = {}
-    if request.param == "redis":
-        problem = redis_problem()
-        if problem:
-            pytest.skip(problem)
-        extra["REDIS"] = REDIS_URL
-    root = tmp_path_factory.mktemp(f"cluster-{request.param}")
-    with fresh_postgres_database() as url, running(cluster_env(root, DB_URL=url, **extra)) as started:
+    """Two hosts on one fresh PostgreSQL database; with `REDIS` set (and a `QUEUE_NAMESPACE` of
+    their own) for the "redis" cluster."""
+    with ExitStack() as stack:
+        extra: dict[str, str] = {}
+        if request.param == "redis":
+            extra.update(REDIS=REDIS_URL, QUEUE_NAMESPACE=stack.enter_context(fresh_redis_namespace()))
+        root = tmp_path_factory.mktemp(f"cluster-{request.param}")
+        url = stack.enter_context(fresh_postgres_database())
+        started = stack.enter_context(running(cluster_env(root, DB_URL=url, **extra)))
         for host in started.hosts:  # the backend each announces changes with, as its log says
             expected = "Redis pub/sub" if request.param == "redis" else "PostgreSQL LISTEN/NOTIFY"
             assert f"changes announced by {expected}" in host.log()

@@ -3,19 +3,15 @@ PostgreSQL, with the queue in the database and in Redis Streams: another host on
 same database (and Redis) runs every one of them, at least once, and the ones that were
 cut short show as retries (attempt 2), none silently dropped.
 
-Real OS processes (uvicorn running `create_app`), a real hook extension whose action
-calls `request`, a real async webhook flow whose `request` operation does the same,
-and a local sink server that counts what arrives and can hold requests.
+Real `exthost serve` OS processes (tests/cluster/processes.py) on a fresh PostgreSQL
+database, a real hook extension whose action calls `request`, a real async webhook flow
+whose `request` operation does the same, and a local sink server that counts what
+arrives and can hold requests.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,15 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from host.paths import PROJECT_ROOT
+from tests.cluster.processes import host_env, hosts, start_host
 from tests.queue.conftest import queue_settings
-from tests.storage.databases import postgres_url
-from tests.support import ADMIN, ADMIN_TOKEN, TEST_CACHE, wait_for, write_extension
+from tests.storage.databases import fresh_postgres_database
+from tests.support import wait_for, write_extension
 
-__all__ = ["postgres_url", "queue_settings"]
+__all__ = ["queue_settings"]
 
 LEASE_MS = 3000
 
@@ -94,64 +89,15 @@ def sink() -> Iterator[Sink]:
         server.server_close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class HostProcess:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers=ADMIN, timeout=30)
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-def start_host(name: str, tmp: Path, env: dict[str, str]) -> HostProcess:
-    """A host in its own OS process; returns once it answers `/server/health`."""
-    port = free_port()
-    log = tmp / f"{name}.log"
-    with log.open("wb") as output:  # the child keeps its own descriptor
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "host.app:create_app", "--port", str(port),
-             "--log-level", "warning", "--no-access-log"],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    host = HostProcess(process, f"http://127.0.0.1:{port}", log)
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"host {name} exited: {log.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"{host.url}/server/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(healthy, f"host {name} to serve", timeout=90)
-    return host
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database the two hosts share."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 def test_kill_9_of_a_host_running_queued_work_loses_nothing(
-    postgres_url: str, queue_settings: dict[str, str], sink: Sink, tmp_path: Path
+    postgres_database: str, queue_settings: dict[str, str], sink: Sink, tmp_path: Path
 ) -> None:
     extensions = tmp_path / "extensions"
     source = (
@@ -162,21 +108,19 @@ def test_kill_9_of_a_host_running_queued_work_loses_nothing(
         "});\n"
     )
     write_extension(extensions, "sinker", "hook", source, scopes={"request": {"urls": [f"{sink.url}/*"], "methods": ["POST"]}})
-    env = {
-        "DB_URL": postgres_url,
-        "EXTENSIONS_PATH": str(extensions),
-        "EXTENSIONS_CACHE_PATH": str(TEST_CACHE),
-        "ADMIN_TOKEN": ADMIN_TOKEN,
-        "IMPORT_IP_DENY_LIST": "192.0.2.1",  # the sink is on 127.0.0.1
-        "QUEUE_LEASE": str(LEASE_MS),
-        "QUEUE_CONCURRENCY": "4",
-        "QUEUE_RETRY_DELAY": "100",
+    env = host_env(
+        tmp_path,
+        DB_URL=postgres_database,
+        IMPORT_IP_DENY_LIST="192.0.2.1",  # the sink is on 127.0.0.1
+        QUEUE_LEASE=str(LEASE_MS),
+        QUEUE_CONCURRENCY="4",
+        QUEUE_RETRY_DELAY="100",
         **{name.upper(): value for name, value in queue_settings.items()},  # REDIS, QUEUE_NAMESPACE
-    }
-    first = start_host("a", tmp_path, {**env, "DATA_PATH": str(tmp_path / "a")})
-    second: HostProcess | None = None
-    try:
-        with first.client() as a:
+    )
+    with hosts() as started:
+        first = start_host({**env, "DATA_PATH": str(tmp_path / "a")})
+        started.append(first)
+        with first.wait_ready().client() as a:
             flow = a.post("/flows", json={
                 "name": "notify", "trigger": "webhook", "accountability": "activity",
                 "options": {"method": "POST", "async": True},
@@ -204,7 +148,9 @@ def test_kill_9_of_a_host_running_queued_work_loses_nothing(
         sink.holding = False
         sink.release.set()
 
-        second = start_host("b", tmp_path, {**env, "DATA_PATH": str(tmp_path / "b")})
+        second = start_host({**env, "DATA_PATH": str(tmp_path / "b")})
+        started.append(second)
+        second.wait_ready()
 
         def everything_ran() -> bool:
             seen = sink.seen()
@@ -216,10 +162,6 @@ def test_kill_9_of_a_host_running_queued_work_loses_nothing(
         with second.client() as b:
             wait_for(lambda: b.get("/jobs").json()["data"] == [], "the queue to empty (nothing failed)")
             runs = b.get(f"/flows/{flow['id']}/runs").json()["data"]
-    finally:
-        first.stop()
-        if second is not None:
-            second.stop()
 
     seen = sink.seen()
     items = [r for r in seen if r["what"] == "item"]

@@ -1,14 +1,11 @@
 """The queue's stores: the database on SQLite and PostgreSQL (a fresh schema per test) and
-Redis Streams (keys under a fresh prefix per test, deleted afterwards); each is skipped
-with the reason when its server is not running."""
+Redis Streams (keys under a fresh prefix per test, deleted afterwards), both from
+tests/storage/databases.py; each is skipped with the reason when its server is not running."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,26 +17,13 @@ from host.queue.streams import StreamStore
 from host.storage import Database
 from tests.hooks.conftest import recorder
 from tests.security.holding import FakeClock
-from tests.storage.databases import database_url, postgres_url
+from tests.storage.databases import REDIS_URL, database_url, fresh_redis_namespace, postgres_url
 
 __all__ = ["postgres_url", "recorder"]
 
 T = TypeVar("T")
 POLICY = Policy(max_pending=100, max_attempts=3, retry_delay_ms=1000, lease_ms=10_000)
-REDIS_URL = os.environ.get("EXTHOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
 BACKENDS = ["sqlite", "postgresql", "redis"]
-
-
-@cache
-def redis_problem() -> str | None:
-    """Why Redis cannot be used here, or None when it can."""
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-        return None
-    except Exception as exc:
-        return f"Redis not reachable at {REDIS_URL}: {exc}"
 
 
 class Backend:
@@ -88,14 +72,8 @@ def clock() -> FakeClock:
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Backend]:
     if request.param == "redis":
-        problem = redis_problem()
-        if problem:
-            pytest.skip(problem)
-        prefix = f"exthost_test:{uuid.uuid4().hex[:12]}"
-        try:
+        with fresh_redis_namespace() as prefix:
             yield Backend("redis", clock, None, prefix)
-        finally:
-            delete_namespace(prefix)
         return
     database = Database(database_url(request, tmp_path))
     database.migrate()
@@ -110,19 +88,6 @@ def store(backend: Backend) -> JobStore:
     return backend.make()
 
 
-def delete_namespace(prefix: str) -> None:
-    """Delete this test's Redis keys (never anyone else's: no FLUSHDB)."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
 @pytest.fixture(params=["database", "redis"])
 def queue_settings(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     """Settings of a host whose queue is in its database, or in Redis Streams (`REDIS`)
@@ -130,14 +95,8 @@ def queue_settings(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     if request.param == "database":
         yield {}
         return
-    problem = redis_problem()
-    if problem:
-        pytest.skip(problem)
-    namespace = f"exthost_test_{uuid.uuid4().hex[:12]}"
-    try:
+    with fresh_redis_namespace() as namespace:
         yield {"redis": REDIS_URL, "queue_namespace": namespace}
-    finally:
-        delete_namespace(namespace)
 
 
 def only(backend: Backend, *kinds: str) -> None:

@@ -1,4 +1,4 @@
-"""The databases tests run on: SQLite always, PostgreSQL when reachable.
+"""The databases tests run on: SQLite always, PostgreSQL when reachable; and Redis, when reachable.
 
 PostgreSQL is the server at `EXTHOST_TEST_PG` (default `postgresql+psycopg://postgres@127.0.0.1:5432/test`).
 A test never touches what is already there: it gets a fresh schema or a fresh database of its own,
@@ -24,6 +24,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 PG_URL = os.environ.get("EXTHOST_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("EXTHOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -107,6 +108,40 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url: str = request.getfixturevalue("postgres_url")
         return url
     return _sqlite_url(tmp_path)
+
+
+@cache
+def redis_problem() -> str | None:
+    """Why Redis cannot be used here, or None when it can."""
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        return None
+    except Exception as exc:
+        return f"Redis not reachable at {REDIS_URL}: {exc}"
+
+
+@contextmanager
+def fresh_redis_namespace(prefix: str = "exthost_test") -> Iterator[str]:
+    """A new key prefix `<prefix>_<random>` on the test Redis server, or a skip, saying why, when none
+    is reachable; its keys (`<namespace>:*`, never anyone else's: no FLUSHDB) are deleted afterwards."""
+    problem = redis_problem()
+    if problem:
+        pytest.skip(problem)
+    namespace = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        yield namespace
+    finally:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            keys = list(client.scan_iter(match=f"{namespace}:*"))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
 
 
 def _sqlite_url(tmp_path: Path) -> str:
