@@ -148,6 +148,7 @@ class GuardedTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._pool.close()
+        self.backend.close()
 
 
 def _no_cookies() -> CookieJar:
@@ -239,7 +240,8 @@ class _Requester:
             self.guard = NetGuard(settings.import_ip_deny_list)
         except ValueError as exc:
             raise ValueError(f"IMPORT_IP_DENY_LIST: {exc}") from None
-        self.backend = GuardedBackend(self.guard)
+        # names are resolved on threads of this capability's own, as many as the extension's calls
+        self.backend = GuardedBackend(self.guard, lookups=settings.extensions_sandbox_pool_size)
         self.client = make_client(self.backend)
 
     def __call__(self, ctx: CallContext, url: str, options_json: str) -> str:

@@ -182,6 +182,7 @@ class Network:
     victims: list[_Recorder]
     public: _Recorder
     dns: FakeDNS
+    internet: TestInternet
 
     @property
     def v(self) -> int:
@@ -217,6 +218,9 @@ def network() -> Iterator[Network]:
         "mixed.test": [PUBLIC_IP, "127.0.0.1"],
         "ten.test": ["10.0.0.1"],
         "metadata.test": ["169.254.169.254"],
+        "zoned.test": ["::ffff:127.0.0.1%lo"],  # resolver answers with IPv6 scope ids
+        "zoned-zero.test": ["::%1"],
+        "zoned-link.test": ["fe80::1%eth0"],
     })
     internet = TestInternet({
         (PUBLIC_IP, 80): ("127.0.0.2", q),
@@ -226,7 +230,7 @@ def network() -> Iterator[Network]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(netguard, "resolve", dns)
         patch.setattr(netguard, "system_backend", lambda: internet)
-        yield Network(victims, public, dns)
+        yield Network(victims, public, dns, internet)
     for server, thread in zip(servers, threads, strict=True):
         server.shutdown()
         server.server_close()
@@ -400,6 +404,8 @@ ADDRESS_FORMS: list[tuple[str, str]] = [
     ("http://zero.test:{v}/", RESOLVES),
     ("http://unspecified6.test:{v}/", RESOLVES),
     ("http://mixed.test:{v}/", RESOLVES),  # one public, one denied address
+    ("http://zoned.test:{v}/", RESOLVES),
+    ("http://zoned-zero.test:{v}/", RESOLVES),
     ("http://ten.test/", RESOLVES),
     ("http://10.0.0.1/", DENIED),
     ("http://167772161/", DENIED),
@@ -420,6 +426,7 @@ DEFAULT_ONLY: list[tuple[str, str]] = [
     ("http://192.168.0.1/", DENIED),
     ("http://[fe80::1]/", DENIED),
     ("http://[fe80::1%25lo]/", "zone identifiers"),
+    ("http://zoned-link.test/", RESOLVES),
     ("http://100.64.0.1/", DENIED),
 ]
 
@@ -441,6 +448,45 @@ def test_allowed_public_name_still_works(exthost: Host) -> None:
     assert result["data"]["server"] == "public"
     assert result["data"]["host"] == "public.test"
     assert [s.path for s in exthost.public_seen_since_mark()] == ["/json"]
+
+
+class Rebinder:
+    """A `netguard.Resolver` for DNS rebinding: a `rebind-*.test` name answers a public address
+    the first time it is looked up and loopback (where the victim listens) every time after."""
+
+    def __init__(self, fallback: FakeDNS) -> None:
+        self.fallback = fallback
+        self.lookups: dict[str, int] = {}
+
+    def __call__(self, host: str, port: int, timeout: float | None) -> list[str]:
+        if not host.startswith("rebind-"):
+            return self.fallback(host, port, timeout)
+        self.lookups[host] = self.lookups.get(host, 0) + 1
+        return [PUBLIC_IP] if self.lookups[host] == 1 else ["127.0.0.1"]
+
+
+def test_dns_rebinding_gets_nowhere(exthost: Host, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name is resolved once per connection and the connection goes to the address that was
+    checked: a guard that resolved again to connect (or to follow a redirect) would reach the victim."""
+    v = exthost.network.v
+    rebinder = Rebinder(exthost.network.dns)
+    monkeypatch.setattr(netguard, "resolve", rebinder)
+    monkeypatch.setitem(exthost.network.internet.routes, (PUBLIC_IP, v), ("127.0.0.2", exthost.network.q))
+    exthost.mark()
+    for index, url in enumerate([
+        f"http://rebind-{exthost.name}-1.test:{v}/direct",
+        _redirect("http://public.test/r", 302, f"http://rebind-{exthost.name}-2.test:{v}/hop"),
+    ]):
+        result = exthost.fetch("open", url)
+        assert result.get("status") == 200, result
+        assert result["data"]["server"] == "public", result
+        assert exthost.victim_untouched()
+        assert rebinder.lookups[f"rebind-{exthost.name}-{index + 1}.test"] == 1
+    assert [s.path for s in exthost.public_seen_since_mark()] == ["/direct", "/r", "/hop"]
+    later = exthost.fetch("open", f"http://rebind-{exthost.name}-3.test:{v}/x")  # fresh name, then rebound
+    assert later.get("status") == 200
+    rebinder.lookups[f"rebind-{exthost.name}-4.test"] = 1  # its next lookup answers loopback
+    exthost.refused("open", f"http://rebind-{exthost.name}-4.test:{v}/x", RESOLVES)
 
 
 @pytest.mark.parametrize("deny", ["custom"])
