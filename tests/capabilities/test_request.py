@@ -104,7 +104,11 @@ def test_method_not_allowed_is_refused(local_server: LocalServer) -> None:
         request(ctx(), url, json.dumps({"method": "HEAD"}))
 
 
-@pytest.mark.parametrize("options", ["not json", "[1]", '{"method": 5}', '{"headers": {"a": 1}}', '{"x": 1}'])
+@pytest.mark.parametrize("options", [
+    "not json", "[1]", '{"method": 5}', '{"headers": {"a": 1}}', '{"x": 1}',
+    '{"body": ' + "[" * 100_000 + "]" * 100_000 + "}",  # read by the host's one decoder: MAX_JSON_DEPTH
+    '{"body": NaN}', '{"method": "GET\\u0000"}',
+])  # fmt: skip
 def test_bad_options_are_refused(local_server: LocalServer, options: str) -> None:
     with pytest.raises(CapabilityDenied, match="Invalid request options"):
         capability()(ctx(), local_server.url("/json"), options)
