@@ -18,7 +18,8 @@
 - the response body is read as a stream and refused past `settings.request_max_bytes`;
   it is decoded in its charset when that is one browsers read (`response_text`), and
   a JSON body goes through the host's one decoder (`host.jsontext.loads`:
-  `MAX_JSON_DEPTH`, NaN, huge numbers, lone surrogates, NUL), else the guest gets the text;
+  `MAX_JSON_DEPTH`, NaN, huge numbers, lone surrogates, NUL, and no more memory decoded
+  than `EXTENSIONS_SANDBOX_MEMORY`), else the guest gets the text;
 - the whole request ends by min(`settings.request_timeout`, the call's remaining time).
 
 Every refusal or failure raises `CapabilityDenied`, which the guest sees as an error it can catch.
@@ -273,6 +274,8 @@ class _Requester:
         self.timeout = settings.request_timeout / 1000
         self.max_redirects = settings.request_max_redirects
         self.json_depth = settings.max_json_depth
+        # a JSON body is handed to a guest decoded only if it fits what the guest may hold
+        self.max_decoded = settings.extensions_sandbox_memory * 1024 * 1024
         try:
             self.guard = NetGuard(settings.import_ip_deny_list)
         except ValueError as exc:
@@ -376,7 +379,7 @@ class _Requester:
         data: Json = text
         if _is_json(response.headers.get("content-type", "")) and text.strip():
             with contextlib.suppress(JsonRefused):
-                data = loads(text, self.json_depth)
+                data = loads(text, self.json_depth, self.max_decoded)
         return RequestResult(
             status=response.status_code,
             statusText=response.reason_phrase,

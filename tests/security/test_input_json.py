@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from host.jsontext import JsonRefused, depth, loads
+from host.jsontext import JsonRefused, JsonTooLarge, decoded_size, depth, loads
 from tests.security.holding import LOOPBACK_ALLOWED
 from tests.security.input_support import (
     deep_object_text,
@@ -118,6 +119,37 @@ def test_the_decoder_takes_what_is_valid() -> None:
     assert loads('"\\\\u0000 \\\\ud800"', LIMIT) == "\\u0000 \\ud800"  # escaped backslashes: plain text
     assert loads("9" * 4300, LIMIT) == int("9" * 4300)
     assert loads("[1.5e308, -0.0]", LIMIT) == [1.5e308, -0.0]
+
+
+SHAPES = {
+    "empty objects": "[" + "{}," * 30_000 + "0]",
+    "empty arrays": "[" + "[]," * 30_000 + "0]",
+    "nested arrays": json.dumps([[[[0]]]] * 10_000),
+    "integers": "[" + "12345," * 30_000 + "0]",
+    "floats": "[" + "1.5," * 30_000 + "0]",
+    "strings": "[" + '"ab",' * 30_000 + "0]",
+    "objects": json.dumps([{"id": i, "name": "abc", "tags": ["x", "y"]} for i in range(10_000)]),
+    "keys": json.dumps({f"k{i}": i for i in range(30_000)}),
+    "wide strings": json.dumps(["\U0001f600" + "x" * 100 for _ in range(3000)], ensure_ascii=False),
+    "one string": json.dumps("x" * 300_000),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_decoded_size_is_an_upper_estimate(shape: str) -> None:
+    """What `max_size` bounds (guest output, remote responses) is never more than the estimate."""
+    text = SHAPES[shape]
+    tracemalloc.start()
+    try:
+        value = loads(text, LIMIT)
+        taken, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert value is not None
+    assert taken <= decoded_size(text), (taken, decoded_size(text))
+    with pytest.raises(JsonTooLarge, match=r"more than the 0\.1 MB allowed"):
+        loads("[" + "{}," * 30_000 + "0]", LIMIT, 100_000)
+    assert loads(text, LIMIT, decoded_size(text)) == value
 
 
 # --------------------------------------------------------------------------- bodies
@@ -317,6 +349,8 @@ HOSTILE: dict[str, tuple[str, bytes]] = {
     "/utf7": ("text/plain; charset=utf-7", b"+2AA-"),  # decodes to a lone surrogate
     "/escapes": ("text/plain; charset=unicode_escape", b"\\ud800"),  # so does this codec
     "/punycode": ("text/plain; charset=punycode", b"mnchen-3ya"),  # quadratic to decode: never tried
+    # 4 MB that would decode to some 100 MB in the host (25 times its length): more than the guest may hold
+    "/amplified": ("application/json", b"[" + b"{}," * 1_400_000 + b"0]"),
 }
 FINE: dict[str, tuple[str, bytes]] = {
     "/ok": ("application/json", b'{"a": [1, 2.5, "\\ud83d\\ude00"]}'),
@@ -327,8 +361,9 @@ FINE: dict[str, tuple[str, bytes]] = {
 FETCH_JSON = """
 import { request } from 'directus:api';
 export default (router) => router.get('/*', async (req) => {
-  const response = await request(req.query.url);
-  return { status: 200, body: { kind: typeof response.data, data: response.data } };
+  const { data } = await request(req.query.url);
+  const size = typeof data === 'string' ? data.length : JSON.stringify(data).length;
+  return { status: 200, body: { kind: typeof data, size, data: size > 100000 ? null : data } };
 });
 """
 
@@ -377,8 +412,9 @@ def test_a_hostile_server_cannot_make_the_host_fail(remote: tuple[TestClient, st
         response = client.get("/fetch-json/", params={"url": server + path})
         assert response.status_code == 200, response.text
         got = response.json()
-        assert got["kind"] == "string", got
-        assert got["data"] == body.decode("utf-8"), got  # the text as sent (UTF-8 in place of a codec refused)
+        text = body.decode("utf-8")  # the text as sent (UTF-8 in place of a codec refused)
+        assert (got["kind"], got["size"]) == ("string", len(text)), str(got)[:300]
+        assert got["data"] == (text if len(text) <= 100_000 else None), str(got)[:300]
     listed = {e["name"]: e for e in client.get("/extensions", headers=ADMIN).json()["data"]}
     assert listed["fetch-json"]["status"] == "ready"
     assert_up(client)
@@ -386,10 +422,10 @@ def test_a_hostile_server_cannot_make_the_host_fail(remote: tuple[TestClient, st
 
 def test_a_valid_remote_response_still_arrives_as_sent(remote: tuple[TestClient, str]) -> None:
     client, server = remote
-    assert client.get("/fetch-json/", params={"url": server + "/ok"}).json() == {
-        "kind": "object", "data": {"a": [1, 2.5, "\U0001f600"]},
-    }  # fmt: skip
-    assert client.get("/fetch-json/", params={"url": server + "/latin1"}).json() == {"kind": "string", "data": "caf\u00e9"}
+    ok = client.get("/fetch-json/", params={"url": server + "/ok"}).json()
+    assert (ok["kind"], ok["data"]) == ("object", {"a": [1, 2.5, "\U0001f600"]})
+    latin1 = client.get("/fetch-json/", params={"url": server + "/latin1"}).json()
+    assert (latin1["kind"], latin1["data"]) == ("string", "caf\u00e9")
     assert client.get("/fetch-json/", params={"url": server + "/within-limit"}).json()["kind"] == "object"
     # ... and the flows' request operation through the same capability: the run log stays readable
     created = client.post("/flows", headers=ADMIN, json={

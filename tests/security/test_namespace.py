@@ -23,7 +23,7 @@ from starlette.responses import PlainTextResponse
 
 from host.app import create_app
 from host.config import Settings
-from host.extensions.limits import MAX_HOOK_HANDLERS, MAX_ROUTE_PATH_LENGTH, MAX_ROUTES
+from host.extensions.limits import MAX_HOOK_HANDLERS, MAX_REGISTRATION_BYTES, MAX_ROUTE_PATH_LENGTH, MAX_ROUTES
 from host.extensions.namespace import DIRECTUS_API_NAMESPACES, HostNamespace, fold
 from tests.support import ADMIN, make_settings, running_host, write_extension
 
@@ -698,4 +698,26 @@ def test_registrations_carrying_foreign_parts_are_refused(extensions_dir: Path, 
         assert "at most 256 are allowed" in found["extism-over-limit"]["error"]
         assert 'the host route "/items/{collection}"' in found["extism-host-id"]["error"]
         assert client.get("/ITEMS/x").status_code == 404
+        assert_host_healthy(client)
+
+
+def test_a_registration_too_large_to_read_is_refused(extensions_dir: Path, host: HostFactory) -> None:
+    """What `register` returns is refused past MAX_REGISTRATION_BYTES before anything parses it, and
+    an invalid one is described in a few lines: 200000 empty routes used to take the host seconds and
+    hundreds of MB to validate, and made a load error of 40 MB (its 600000 problems, one by one)."""
+    empty_routes = [{} for _ in range(200_000)]
+    write_extension(extensions_dir, "huge-registration", "endpoint",
+                    extism_module({"id": "huge", "routes": empty_routes}), filename="index.wasm")  # fmt: skip
+    write_extension(extensions_dir, "many-problems", "endpoint",
+                    extism_module({"id": "many", "routes": empty_routes[:100_000]}), filename="index.wasm")  # fmt: skip
+    add_good(extensions_dir)
+    with host() as client:
+        found = listing(client)
+        huge = found["huge-registration"]
+        assert huge["status"] == "error"
+        assert f"at most {MAX_REGISTRATION_BYTES} are allowed" in huge["error"], huge["error"][:300]
+        many = found["many-problems"]
+        assert many["status"] == "error"
+        assert "the extension registered something invalid: routes.0.method: Field required" in many["error"]
+        assert many["error"].endswith("and 299995 more") and len(many["error"]) < 1000, many["error"][-200:]
         assert_host_healthy(client)

@@ -479,10 +479,13 @@ def test_access_log_and_host_logs_show_no_token(
 ) -> None:
     caplog.set_level(logging.INFO)
     # another test of this process may have run uvicorn with its default logging configuration,
-    # which stops `uvicorn.access` from propagating to the handler caplog listens with
+    # which stops `uvicorn.access` from propagating to the handler caplog listens with, or with
+    # `log_level="warning"`, which leaves the access logger at WARNING
     access = logging.getLogger("uvicorn.access")
     monkeypatch.setattr(access, "propagate", True)
     monkeypatch.setattr(access, "disabled", False)
+    monkeypatch.setattr(access, "level", access.level)  # put back after the test
+    access.setLevel(logging.INFO)
     marker = uuid.uuid4().hex
     unknown = "unconfigured-token-5f0c9e"
     requests = [
