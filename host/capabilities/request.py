@@ -15,7 +15,9 @@
   `scope.methods`, and not a denied address; a refusal names the hop and the
   original URL;
 - the normalized URL is what is sent;
-- the response body is read as a stream and refused past `settings.request_max_bytes`;
+- the response body is read as a stream and refused past `settings.request_max_bytes`,
+  decoded (one layer of gzip or deflate, `host.capabilities.inflate`) a limited piece at a
+  time, so a compressed bomb is refused before it inflates;
   it is decoded in its charset when that is one browsers read (`response_text`), and
   a JSON body goes through the host's one decoder (`host.jsontext.loads`:
   `MAX_JSON_DEPTH`, NaN, huge numbers, lone surrogates, NUL, and no more memory decoded
@@ -43,6 +45,7 @@ import httpx
 from pydantic import ValidationError
 
 from host.capabilities.base import CallContext, Capability
+from host.capabilities.inflate import EncodingRefused, decoded
 from host.capabilities.netguard import GuardedBackend, NetGuard, deadline
 from host.capabilities.urlscope import NormalizedURL, URLRefused, URLScope, normalize_url
 from host.config import Settings
@@ -368,13 +371,17 @@ class _Requester:
             )
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.max_bytes or response.num_bytes_downloaded > self.max_bytes:
-                raise CapabilityDenied(
-                    f'Response from "{url}" refused: larger than the {self.max_bytes} bytes allowed'
-                )
-            chunks.append(chunk)
+        encoding = response.headers.get("content-encoding")
+        try:
+            for chunk in decoded(response.iter_raw(), encoding, self.max_bytes):
+                size += len(chunk)
+                if size > self.max_bytes or response.num_bytes_downloaded > self.max_bytes:
+                    raise CapabilityDenied(
+                        f'Response from "{url}" refused: larger than the {self.max_bytes} bytes allowed'
+                    )
+                chunks.append(chunk)
+        except EncodingRefused as exc:
+            raise CapabilityDenied(f'Response from "{url}" refused: {exc}') from None
         text = response_text(b"".join(chunks), response.charset_encoding)
         data: Json = text
         if _is_json(response.headers.get("content-type", "")) and text.strip():

@@ -32,6 +32,7 @@ from host.capabilities import netguard
 from host.capabilities.netguard import NetGuard, address_forms, parse_address
 from host.capabilities.request import url_allowed
 from host.capabilities.urlscope import URLPattern, URLRefused, normalize_url
+from tests.capabilities.conftest import bomb
 from tests.support import ADMIN, make_settings, running_host, write_extension
 
 PUBLIC_IP = "93.184.215.14"  # public.test
@@ -63,6 +64,14 @@ class _Handler(BaseHTTPRequestHandler):
         assert isinstance(server, _Recorder)
         server.seen.append(Seen(self.command, self.headers.get("Host", ""), url.path, body))
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if "bomb" in query:  # a kilobyte of `gzip, gzip` that inflates to 256 MB
+            coding, bomb_body = bomb("/bomb/gzip-gzip")
+            self.send_response(200)
+            self.send_header("Content-Encoding", coding)
+            self.send_header("Content-Length", str(len(bomb_body)))
+            self.end_headers()
+            self.wfile.write(bomb_body)
+            return
         if "redirect" in query:
             self.send_response(int(query["redirect"]))
             self.send_header("Location", query["to"])
@@ -487,6 +496,14 @@ def test_dns_rebinding_gets_nowhere(exthost: Host, monkeypatch: pytest.MonkeyPat
     assert later.get("status") == 200
     rebinder.lookups[f"rebind-{exthost.name}-4.test"] = 1  # its next lookup answers loopback
     exthost.refused("open", f"http://rebind-{exthost.name}-4.test:{v}/x", RESOLVES)
+
+
+def test_a_compression_bomb_is_refused(exthost: Host) -> None:
+    """Stacked content codings are not decoded: httpx used to inflate them whole, 256 MB here,
+    in one piece and before the size cap could look (`tests/capabilities/test_request.py` has
+    the single-layer bombs, refused a bounded piece at a time)."""
+    message = exthost.refused("open", "http://public.test/b?bomb=1", "content encoding 'gzip, gzip' is not supported")
+    assert message.startswith('Response from "http://public.test/b?bomb=1" refused'), message
 
 
 @pytest.mark.parametrize("deny", ["custom"])
