@@ -151,16 +151,16 @@ def test_a_secret_a_url_carried_is_redacted_in_its_encoded_form(
     base: str, echo: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    admin = httpx.Client(base_url=base, headers=ADMIN, timeout=60)
-    flow = admin.post("/flows", json={"name": "calls an API", "trigger": "webhook", "status": "active",
-                                      "accountability": "all", "options": {"method": "GET"}}).json()["data"]["id"]  # fmt: skip
-    step = admin.post("/operations", json={
-        "key": "call", "type": "request", "flow": flow,
-        "options": {"url": f"{echo}/v1?key={{{{ $env.RED_TEAM_API_KEY }}}}", "method": "GET"},
-    }).json()["data"]["id"]  # fmt: skip
-    admin.patch(f"/flows/{flow}", json={"operation": step})
-    assert httpx.get(f"{base}/flows/trigger/{flow}", timeout=60).status_code == 200
-    runs = admin.get(f"/flows/{flow}/runs").text
-    assert '"url":"/v1?key=--redacted--"' in runs, runs[:2000]
-    for form in url_forms(API_KEY):
-        assert form not in runs and form not in caplog.text, form
+    with httpx.Client(base_url=base, headers=ADMIN, timeout=60) as admin:
+        flow = admin.post("/flows", json={"name": "calls an API", "trigger": "webhook", "status": "active",
+                                          "accountability": "all", "options": {"method": "GET"}}).json()["data"]["id"]  # fmt: skip
+        step = admin.post("/operations", json={
+            "key": "call", "type": "request", "flow": flow,
+            "options": {"url": f"{echo}/v1?key={{{{ $env.RED_TEAM_API_KEY }}}}", "method": "GET"},
+        }).json()["data"]["id"]  # fmt: skip
+        admin.patch(f"/flows/{flow}", json={"operation": step})
+        assert httpx.get(f"{base}/flows/trigger/{flow}", timeout=60).status_code == 200
+        runs = admin.get(f"/flows/{flow}/runs").text
+        assert '"url":"/v1?key=--redacted--"' in runs, runs[:2000]
+        for form in url_forms(API_KEY):
+            assert form not in runs and form not in caplog.text, form
