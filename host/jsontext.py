@@ -11,7 +11,12 @@ would break a later step, with a `JsonRefused` whose `reason` says what was wron
 - integers longer than Python's int/str conversion limit (4300 digits);
 - lone surrogates (`"\\ud800"`): not Unicode text, so no UTF-8 response or database
   can hold them;
-- NUL characters (`"\\u0000"`): PostgreSQL text cannot hold them.
+- NUL characters (`"\\u0000"`): PostgreSQL text cannot hold them;
+- when a `max_size` is given, text whose decoded value would take more than `max_size`
+  bytes of the host's memory (`decoded_size`, an upper estimate read from the text):
+  decoded, JSON takes up to 25 times its length (`[{},{},...]`: a 64-byte dict for
+  every 3 bytes), so what a guest returns or a remote server answers is bounded by what
+  it decodes to, not by its length.
 
 A valid document is a JSON value: depth 0 for a scalar, 1 for `[]` or `{}`, 2 for
 `[[]]`, and so on.
@@ -61,12 +66,73 @@ def depth(text: str) -> int:
     everything but brackets; the depth is the highest running sum of opening (+1) and
     closing (-1) brackets.
     """
-    if "\\" in text:
-        text = _ESCAPE.sub("", text)
-    if '"' in text:
-        text = _STRING.sub("", text)
+    text, _ = _without_strings(text)
     steps = text.encode("utf-8", "surrogatepass").translate(_STEPS, _NOT_BRACKETS)
     return max(accumulate(memoryview(steps).cast("b")), default=0)
+
+
+# --------------------------------------------------------------------------- size
+
+CONTAINER_BYTES = 96
+"""A dict or list object (CPython 64-bit: an empty dict is 64 bytes, a list 56, and a list
+the decoder appended to holds room for 4 items: 88)."""
+ELEMENT_BYTES = 36
+"""What each `,` or `:` adds: a list slot or a dict entry (8 to 40 bytes) and the value's
+object (an int is 28 bytes, a float 24; `true`, `false`, `null` and small ints are shared)."""
+STRING_BYTES = 48
+"""A string object's header (49 bytes for an ASCII one, its characters counted with the text)."""
+WIDE_TEXT = 4
+"""Bytes per character of text that is not all ASCII: one wide character makes a Python
+string hold 2 or 4 bytes for each of its characters."""
+DECODER_BYTES = 4096
+"""What decoding takes besides the value (the decoder's own state)."""
+
+
+def _without_strings(text: str) -> tuple[str, int]:
+    """`text` with escapes and strings removed (an unterminated string runs to the end),
+    and how many strings there were. Linear: neither pattern can rescan."""
+    if "\\" in text:
+        text = _ESCAPE.sub("", text)
+    if '"' not in text:
+        return text, 0
+    return _STRING.subn("", text)
+
+
+def decoded_size(text: str) -> int:
+    """An upper estimate of the bytes the value of `text` takes once decoded (CPython objects),
+    read from the text alone in linear time, valid JSON or not."""
+    bare, strings = _without_strings(text)
+    containers = bare.count("[") + bare.count("{")
+    elements = bare.count(",") + bare.count(":")
+    characters = len(text) if text.isascii() else WIDE_TEXT * len(text)
+    objects = CONTAINER_BYTES * containers + ELEMENT_BYTES * elements + STRING_BYTES * strings
+    return DECODER_BYTES + characters + objects
+
+
+_MOST_PER_CHARACTER = WIDE_TEXT + CONTAINER_BYTES
+"""No character adds more than this to `decoded_size`."""
+
+
+class JsonTooLarge(JsonRefused):
+    """Would take more than the allowed memory once decoded."""
+
+    def __init__(self, estimate: int, max_size: int) -> None:
+        estimated, allowed = _megabytes(estimate), _megabytes(max_size)
+        super().__init__(f"would take about {estimated} of memory once decoded, more than the {allowed} allowed")
+        self.max_size = max_size
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def check_size(text: str, max_size: int) -> None:
+    """Raise `JsonTooLarge` if the value of `text` could take more than `max_size` bytes decoded."""
+    if DECODER_BYTES + len(text) * _MOST_PER_CHARACTER <= max_size:
+        return  # too short to get there
+    estimate = decoded_size(text)
+    if estimate > max_size:
+        raise JsonTooLarge(estimate, max_size)
 
 
 def check_depth(text: str, max_depth: int) -> None:
@@ -114,8 +180,9 @@ def _finite(text: str) -> float:
 # --------------------------------------------------------------------------- the decoder
 
 
-def loads(data: str | bytes, max_depth: int) -> Json:
-    """The JSON value of `data` (UTF-8 if bytes), or `JsonRefused` saying why not."""
+def loads(data: str | bytes, max_depth: int, max_size: int | None = None) -> Json:
+    """The JSON value of `data` (UTF-8 if bytes), or `JsonRefused` saying why not; with `max_size`,
+    also refused when the value could take more than `max_size` bytes once decoded."""
     if isinstance(data, bytes | bytearray):
         try:
             text = data.decode("utf-8")
@@ -124,6 +191,8 @@ def loads(data: str | bytes, max_depth: int) -> Json:
     else:
         text = data
     check_depth(text, max_depth)
+    if max_size is not None:
+        check_size(text, max_size)
     _check_escapes(text)
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)

@@ -9,7 +9,8 @@
 - **Configured secrets are redacted by value.** `configured_secrets()` lists
   `ADMIN_TOKEN`, every `USER_TOKENS` token, `EMAIL_SMTP_PASSWORD` and every value of
   a `FLOWS_ENV_ALLOW_LIST` variable; a `Redactor` replaces each wherever it appears
-  inside a string with `REDACTED` (Directus's marker). Values shorter than
+  inside a string with `REDACTED` (Directus's marker), percent-encoded as a URL carries
+  it too. Values shorter than
   `MIN_SECRET_LENGTH` are not redacted by value: they would match ordinary words
   and numbers (`true`, `8055`, `admin`) all over a log.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, unquote_plus
 
 from host.config import Settings
 from host.types import Json
@@ -120,8 +121,19 @@ def short_credentials(settings: Settings) -> list[str]:
     return names
 
 
+_URL_SAFE = ("", "/", "/!$&'()*+,;=:@?")
+"""What `quote` leaves as is when a URL carries a value: nothing, a path, a query (RFC 3986)."""
+
+
+def url_forms(value: str) -> set[str]:
+    """`value` and the forms a URL carries it in: percent-encoded as a path, a query or a
+    form field (a remote server echoing the URL it was sent shows the encoded form)."""
+    return {value, quote_plus(value), *(quote(value, safe=safe) for safe in _URL_SAFE)}
+
+
 class Redactor:
-    """Replaces each of a set of secret values (longest first) wherever it appears in a string."""
+    """Replaces each of a set of secret values (longest first) wherever it appears in a string,
+    as it is and in the forms a URL carries it in (`url_forms`)."""
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
@@ -129,7 +141,8 @@ class Redactor:
         self.add(values)
 
     def add(self, values: Iterable[str]) -> None:
-        fresh = {value for value in values if len(value) >= MIN_SECRET_LENGTH} - self._values
+        secrets = [value for value in values if len(value) >= MIN_SECRET_LENGTH]
+        fresh = {form for value in secrets for form in url_forms(value)} - self._values
         if not fresh:
             return
         self._values |= fresh

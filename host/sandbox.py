@@ -13,6 +13,18 @@ from typing import Protocol
 
 from host.types import Json, Registration, Undefined
 
+MAX_GUEST_TEXT = 10_000
+"""Characters of a message a guest writes that the host keeps: a `log()` line, the message of
+an error it throws. The rest is cut (`guest_text`), so no call can write megabytes to the
+host's log or into an error response at once."""
+
+
+def guest_text(message: str) -> str:
+    """`message` cut to `MAX_GUEST_TEXT` characters, saying how many were cut."""
+    if len(message) <= MAX_GUEST_TEXT:
+        return message
+    return f"{message[:MAX_GUEST_TEXT]}... ({len(message) - MAX_GUEST_TEXT} more characters)"
+
 
 class SandboxStatus(StrEnum):
     ready = "ready"

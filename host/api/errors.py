@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from host.errors import ExthostError
 
@@ -49,6 +50,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, message, _CODES.get(exc.status_code, "INTERNAL_SERVER_ERROR"))
 
 
+async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    """The client closed the connection before its body arrived: nothing went wrong here, and
+    nobody is left to read the answer (no traceback in the log, no 500)."""
+    log.info("%s %s: the client disconnected before sending its whole body", request.method, request.url.path)
+    return error_response(400, "The client disconnected before sending its whole body.", "INVALID_PAYLOAD")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "An unexpected error occurred.", "INTERNAL_SERVER_ERROR")
@@ -58,6 +66,8 @@ async def render_error(request: Request, exc: Exception) -> JSONResponse:
     """The handler for `exc`, for code that runs outside FastAPI's routing (the endpoint dispatcher)."""
     if isinstance(exc, ExthostError):
         return await _exthost_error(request, exc)
+    if isinstance(exc, ClientDisconnect):
+        return await _client_gone(request, exc)
     return await _unexpected(request, exc)
 
 
@@ -65,4 +75,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ExthostError, _exthost_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

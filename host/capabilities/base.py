@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from host.config import Settings
 from host.errors import CapabilityDenied
 from host.extensions.manifest import Scopes
+from host.sandbox import guest_text
 
 
 @dataclass
@@ -51,7 +52,7 @@ def make_log(extension: str) -> Capability:
     logger = logging.getLogger(f"exthost.extension.{extension}")
 
     def log(ctx: CallContext, message: str) -> None:
-        logger.info("%s", message[:10_000], extra={"extension": extension})
+        logger.info("%s", guest_text(message), extra={"extension": extension})
 
     return log
 

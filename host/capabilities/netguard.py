@@ -34,7 +34,6 @@ import logging
 import re
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -286,35 +285,21 @@ def _clamp(timeout: float | None, error: type[Exception]) -> float | None:
 
 # --------------------------------------------------------------------------- backend
 
-_resolver_lock = threading.Lock()
-_resolver: ThreadPoolExecutor | None = None
-
-
-def _resolver_pool() -> ThreadPoolExecutor:
-    global _resolver
-    with _resolver_lock:
-        if _resolver is None:
-            _resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="exthost-dns")
-        return _resolver
-
-
 class Resolver(Protocol):
-    """Names to addresses: `(host, port, timeout) -> [ip, ...]`; raises httpcore's connect errors."""
+    """Names to addresses: `(host, port, timeout) -> [ip, ...]`; raises httpcore's connect errors.
+
+    It may block: `GuardedBackend` runs it on lookup threads of its own and stops
+    waiting at `timeout`."""
 
     def __call__(self, host: str, port: int, timeout: float | None) -> list[str]: ...
 
 
 def resolve(host: str, port: int, timeout: float | None) -> list[str]:
-    """The system `Resolver`: the addresses `host` resolves to for TCP (getaddrinfo), in its order."""
+    """The system `Resolver`: the addresses `host` resolves to for TCP (getaddrinfo), in its order.
 
-    def lookup() -> list[Any]:
-        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-
-    future = _resolver_pool().submit(lookup)
+    getaddrinfo cannot be given a timeout; the backend that calls this stops waiting instead."""
     try:
-        infos = future.result(timeout=timeout)
-    except FutureTimeout:
-        raise httpcore.ConnectTimeout(f"resolving {host!r} timed out") from None
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc}") from None
     addresses: list[str] = []
@@ -365,6 +350,11 @@ class GuardedStream(httpcore.NetworkStream):
 class GuardedBackend(httpcore.NetworkBackend):
     """Resolves, checks every address against the guard, and connects only to a checked address.
 
+    Names are resolved on `lookups` threads of this backend's own (one backend per
+    extension's `request` capability, started on demand): names that resolve slowly hold
+    only their own extension's lookups, never another's. A lookup that outlasts the
+    connection's time limit is given up (and dropped if it has not started yet).
+
     TLS is started by httpcore on the returned stream with the URL's host name,
     so SNI and certificate verification use the name, not the address.
     """
@@ -374,10 +364,28 @@ class GuardedBackend(httpcore.NetworkBackend):
         guard: NetGuard,
         inner: httpcore.NetworkBackend | None = None,
         resolver: Resolver | None = None,
+        lookups: int = 4,
     ) -> None:
         self.guard = guard
         self._inner = inner if inner is not None else system_backend()
         self._resolver = resolver
+        self._lookups = ThreadPoolExecutor(max_workers=lookups, thread_name_prefix="exthost-dns")
+
+    def close(self) -> None:
+        """Stop the lookup threads (lookups under way end on their own; queued ones are dropped)."""
+        self._lookups.shutdown(wait=False, cancel_futures=True)
+
+    def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
+        lookup = self._resolver or resolve  # looked up per call: the module's seam
+        try:
+            future = self._lookups.submit(lookup, host, port, timeout)
+        except RuntimeError:  # closed
+            raise httpcore.ConnectError(f"cannot resolve {host!r}: the request capability is closed") from None
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise httpcore.ConnectTimeout(f"resolving {host!r} timed out") from None
 
     def check_host(self, host: str) -> None:
         """Refuse `host` when it is written as a denied address (in any literal form)."""
@@ -399,8 +407,7 @@ class GuardedBackend(httpcore.NetworkBackend):
             # Connect to the address the host denotes, whatever the resolver would make of it.
             addresses = [host if ":" in host else str(literal)]
         else:
-            lookup = self._resolver or resolve  # looked up per call: the module's seam
-            addresses = lookup(host, port, _clamp(timeout, httpcore.ConnectTimeout))
+            addresses = self._resolve(host, port, _clamp(timeout, httpcore.ConnectTimeout))
         for ip in addresses:
             parsed = parse_address(ip)
             if parsed is None or self.guard.denied_by(parsed) is not None:

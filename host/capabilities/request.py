@@ -15,7 +15,13 @@
   `scope.methods`, and not a denied address; a refusal names the hop and the
   original URL;
 - the normalized URL is what is sent;
-- the response body is read as a stream and refused past `settings.request_max_bytes`;
+- the response body is read as a stream and refused past `settings.request_max_bytes`,
+  decoded (one layer of gzip or deflate, `host.capabilities.inflate`) a limited piece at a
+  time, so a compressed bomb is refused before it inflates;
+  it is decoded in its charset when that is one browsers read (`response_text`), and
+  a JSON body goes through the host's one decoder (`host.jsontext.loads`:
+  `MAX_JSON_DEPTH`, NaN, huge numbers, lone surrogates, NUL, and no more memory decoded
+  than `EXTENSIONS_SANDBOX_MEMORY`), else the guest gets the text;
 - the whole request ends by min(`settings.request_timeout`, the call's remaining time).
 
 Every refusal or failure raises `CapabilityDenied`, which the guest sees as an error it can catch.
@@ -23,8 +29,8 @@ Every refusal or failure raises `CapabilityDenied`, which the guest sees as an e
 
 from __future__ import annotations
 
+import codecs
 import contextlib
-import json
 import logging
 import re
 import ssl
@@ -32,7 +38,6 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
 from urllib.parse import urljoin
 
 import httpcore
@@ -40,12 +45,14 @@ import httpx
 from pydantic import ValidationError
 
 from host.capabilities.base import CallContext, Capability
+from host.capabilities.inflate import EncodingRefused, decoded
 from host.capabilities.netguard import GuardedBackend, NetGuard, deadline
 from host.capabilities.urlscope import NormalizedURL, URLRefused, URLScope, normalize_url
 from host.config import Settings
 from host.errors import CapabilityDenied
 from host.extensions.manifest import RequestScope
-from host.types import RequestOptions, RequestResult
+from host.jsontext import JsonRefused, loads
+from host.types import Json, RequestOptions, RequestResult
 
 logger = logging.getLogger("exthost.capabilities.request")
 
@@ -153,6 +160,7 @@ class GuardedTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._pool.close()
+        self.backend.close()
 
 
 def _no_cookies() -> CookieJar:
@@ -193,14 +201,14 @@ def shown(text: str, limit: int = 300) -> str:
     return '"' + "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut) + '"'
 
 
-def _parse_options(options_json: str) -> RequestOptions:
+def _parse_options(options_json: str, max_depth: int) -> RequestOptions:
     text = options_json.strip() if options_json else ""
     if text in ("", "null", "undefined"):
         return RequestOptions()
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CapabilityDenied(f"Invalid request options: not valid JSON ({exc.msg})") from None
+        raw = loads(text, max_depth)
+    except JsonRefused as exc:
+        raise CapabilityDenied(f"Invalid request options: the options {exc.reason}") from None
     if raw is None:
         return RequestOptions()
     if not isinstance(raw, dict):
@@ -223,6 +231,39 @@ def _request_headers(headers: dict[str, str]) -> list[tuple[str, str]]:
     return kept
 
 
+_TEXT_ENCODINGS = frozenset(
+    codecs.lookup(name).name
+    for name in (
+        "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be",
+        "ascii", "latin-1", "cp866", "koi8-r", "koi8-u", "mac-roman", "mac-cyrillic", "cp874",
+        *(f"iso-8859-{n}" for n in (2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 15, 16)),
+        *(f"cp{n}" for n in range(1250, 1259)),
+        "gbk", "gb18030", "big5", "euc-jp", "iso-2022-jp", "shift_jis", "euc-kr",
+    )
+)  # fmt: skip
+"""The charsets a response is decoded with: the WHATWG Encoding standard's (what browsers
+read), plus ASCII, Latin-1 and UTF-32. Python's other codecs are not for remote text:
+`punycode` and `idna` decode in quadratic time holding the GIL (a 5 MB body would stop the
+host for an hour), `utf-7` and `unicode_escape` make lone surrogates, which no JSON can carry."""
+
+
+def response_text(content: bytes, charset: str | None) -> str:
+    """`content` as text: in its declared charset when it is one of `_TEXT_ENCODINGS`, else
+    UTF-8; undecodable bytes become U+FFFD, and the text is always valid Unicode."""
+    try:
+        codec = codecs.lookup(charset or "utf-8").name
+    except LookupError:
+        codec = "utf-8"
+    if codec not in _TEXT_ENCODINGS:
+        codec = "utf-8"
+    text = content.decode(codec, errors="replace")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # belt and braces: a lone surrogate no codec above should make
+        text = content.decode("utf-8", errors="replace")
+    return text
+
+
 _JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 
 
@@ -240,15 +281,19 @@ class _Requester:
         self.max_bytes = settings.request_max_bytes
         self.timeout = settings.request_timeout / 1000
         self.max_redirects = settings.request_max_redirects
+        self.json_depth = settings.max_json_depth
+        # a JSON body is handed to a guest decoded only if it fits what the guest may hold
+        self.max_decoded = settings.extensions_sandbox_memory * 1024 * 1024
         try:
             self.guard = NetGuard(settings.import_ip_deny_list)
         except ValueError as exc:
             raise ValueError(f"IMPORT_IP_DENY_LIST: {exc}") from None
-        self.backend = GuardedBackend(self.guard)
+        # names are resolved on threads of this capability's own, as many as the extension's calls
+        self.backend = GuardedBackend(self.guard, lookups=settings.extensions_sandbox_pool_size)
         self.client = make_client(self.backend)
 
     def __call__(self, ctx: CallContext, url: str, options_json: str) -> str:
-        options = _parse_options(options_json)
+        options = _parse_options(options_json, self.json_depth)
         method = options.method.strip().upper()
         where = shown(url)
         target = self._admit(url, method, where)
@@ -333,22 +378,22 @@ class _Requester:
             )
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.max_bytes or response.num_bytes_downloaded > self.max_bytes:
-                raise CapabilityDenied(
-                    f'Response from "{url}" refused: larger than the {self.max_bytes} bytes allowed'
-                )
-            chunks.append(chunk)
-        content = b"".join(chunks)
+        encoding = response.headers.get("content-encoding")
         try:
-            text = content.decode(response.charset_encoding or "utf-8", errors="replace")
-        except LookupError:
-            text = content.decode("utf-8", errors="replace")
-        data: Any = text
+            for chunk in decoded(response.iter_raw(), encoding, self.max_bytes):
+                size += len(chunk)
+                if size > self.max_bytes or response.num_bytes_downloaded > self.max_bytes:
+                    raise CapabilityDenied(
+                        f'Response from "{url}" refused: larger than the {self.max_bytes} bytes allowed'
+                    )
+                chunks.append(chunk)
+        except EncodingRefused as exc:
+            raise CapabilityDenied(f'Response from "{url}" refused: {exc}') from None
+        text = response_text(b"".join(chunks), response.charset_encoding)
+        data: Json = text
         if _is_json(response.headers.get("content-type", "")) and text.strip():
-            with contextlib.suppress(ValueError):
-                data = json.loads(text)
+            with contextlib.suppress(JsonRefused):
+                data = loads(text, self.json_depth, self.max_decoded)
         return RequestResult(
             status=response.status_code,
             statusText=response.reason_phrase,

@@ -17,6 +17,10 @@ MAX_HOOK_HANDLERS = 256
 MAX_ROUTE_PATH_LENGTH = 1024
 """Characters in one route path."""
 
+MAX_REGISTRATION_BYTES = 512 * 1024
+"""Bytes of what `register` may return (its JSON), checked before it is parsed: room for
+`MAX_ROUTES` routes of `MAX_ROUTE_PATH_LENGTH` characters and `MAX_HOOK_HANDLERS` handlers."""
+
 def check_limits(registration: Registration) -> str | None:
     """What `registration` registered beyond a limit, or None."""
     if len(registration.routes) > MAX_ROUTES:

@@ -4,8 +4,9 @@ A broken folder is reported with its name and reason; the others still load.
 Problems are found here, at load, not at the first call: the manifest, the
 artifact, the runtime, the registration (which must match the kind and stay
 within `host.extensions.limits`), and the names (`host.extensions.namespace`:
-an endpoint may not take a host route's first segment, and no two extensions
-may claim the same name).
+an endpoint may not take a host route's first segment, an operation not a
+built-in operation's id, and no two extensions may claim the same name or
+operation id).
 """
 
 from __future__ import annotations
@@ -89,6 +90,11 @@ def open_extension(
             if manifest.extension.type is ExtensionKind.endpoint:
                 own = sandbox.registration.id
                 refusal = namespace.refusal(manifest.name, own or manifest.name, from_package_name=own is None)
+                if refusal is not None:
+                    raise ManifestError(refusal)
+            operation = sandbox.registration.operation
+            if manifest.extension.type is ExtensionKind.operation and operation is not None:
+                refusal = namespace.operation_refusal(manifest.name, operation.id)
                 if refusal is not None:
                     raise ManifestError(refusal)
         except ManifestError:

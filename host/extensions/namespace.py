@@ -12,6 +12,10 @@ Ids are compared folded (`fold`: percent-decoded, Unicode NFKC, case-folded), so
 `Items`, `%69tems` or a full-width `items` (U+FF49...) do not get past `items`; and an id
 must be one clean path segment (`check_segment`), which also keeps every
 non-ASCII look-alike out.
+
+Operation ids are a namespace of their own (a flow operation's `type`): the
+built-in operations' ids are the host's, and two extensions claiming one
+operation id are both refused, like two claiming one name.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
 
 from host.extensions.registry import LoadedExtension
+from host.flows.operations import DEFAULT_OPERATIONS
 from host.sandbox import Sandbox
 from host.types import ExtensionKind
 
@@ -86,10 +91,13 @@ class HostNamespace:
     segments: Mapping[str, str]
     derived: frozenset[str]
     """The segments the app's own routes serve (before Directus's namespaces are added)."""
+    operations: Mapping[str, str]
+    """The built-in flow operations: folded id -> how to name it."""
 
     @classmethod
-    def of_routes(cls, routes: Iterable[BaseRoute]) -> HostNamespace:
-        """Every first segment of `routes` (routers included, recursively), plus `DIRECTUS_API_NAMESPACES`.
+    def of_routes(cls, routes: Iterable[BaseRoute], operations: Iterable[str] | None = None) -> HostNamespace:
+        """Every first segment of `routes` (routers included, recursively), plus `DIRECTUS_API_NAMESPACES`;
+        and the built-in operation ids (`operations`, by default those the flows engine registers).
 
         A route without a path (a Starlette `Host`) or whose first segment is a parameter could
         serve any id: the host then refuses to start rather than promise a namespace it cannot keep.
@@ -107,7 +115,10 @@ class HostNamespace:
         derived = frozenset(segments)
         for name in sorted(DIRECTUS_API_NAMESPACES):
             segments.setdefault(fold(name), f'Directus\'s API namespace "/{name}"')
-        return cls(MappingProxyType(segments), derived)
+        if operations is None:
+            operations = [operation.id for operation in DEFAULT_OPERATIONS]
+        builtins = {fold(op): f"the built-in operation {quoted(op)}" for op in operations}
+        return cls(MappingProxyType(segments), derived, MappingProxyType(builtins))
 
     def owner(self, endpoint_id: str) -> str | None:
         """What serves the first segment `endpoint_id` would take (folded, so no spelling sneaks past)."""
@@ -131,21 +142,43 @@ class HostNamespace:
         return None
 
 
+    def operation_refusal(self, extension: str, operation_id: str) -> str | None:
+        """Why extension `extension` may not register the operation `operation_id`, or None when it may."""
+        builtin = self.operations.get(fold(operation_id))
+        if builtin is None:
+            return None
+        return (
+            f'operation "{extension}" may not use the id {quoted(operation_id)}: it would take over {builtin} '
+            "(ids are compared ignoring case, percent-encoding and Unicode compatibility forms)"
+        )
+
+
 def endpoint_id(extension: LoadedExtension, sandbox: Sandbox) -> str:
     """The id an endpoint is served under: its config object's `id`, else its package name."""
     return sandbox.registration.id or extension.name
 
 
-def _claims(extension: LoadedExtension) -> list[tuple[str, str]]:
-    """The names `extension` claims, each with how it claims it: its package name, and an endpoint's own id."""
+_NAMES = "name"
+_OPERATIONS = "operation"
+"""The two spaces names are claimed in: package names and endpoint ids (one space: both are
+served as a first path segment or name an extension), and flow operation ids."""
+
+
+def _claims(extension: LoadedExtension) -> list[tuple[tuple[str, str], str]]:
+    """The names `extension` claims, keyed by space and folded name, each with how it claims it:
+    its package name, an endpoint's own id, an operation's id."""
     if extension.manifest is None:
         return []  # not even a package.json: it claims nothing (its folder name only labels the error)
     name = extension.manifest.name
-    claims = [(name, f"package name {quoted(name)}")]
+    claims = [((_NAMES, fold(name)), f"package name {quoted(name)}")]
     if extension.sandbox is not None and extension.kind is ExtensionKind.endpoint:
         own = extension.sandbox.registration.id
         if own is not None and fold(own) != fold(name):
-            claims.append((own, f"endpoint id {quoted(own)}"))
+            claims.append(((_NAMES, fold(own)), f"endpoint id {quoted(own)}"))
+    if extension.sandbox is not None and extension.kind is ExtensionKind.operation:
+        operation = extension.sandbox.registration.operation
+        if operation is not None:
+            claims.append(((_OPERATIONS, fold(operation.id)), f"operation id {quoted(operation.id)}"))
     return claims
 
 
@@ -154,15 +187,15 @@ def label(extension: LoadedExtension) -> str:
 
 
 def refuse_clashes(extensions: list[LoadedExtension]) -> None:
-    """Refuse every extension whose package name or endpoint id another one also claims.
+    """Refuse every extension whose package name, endpoint id or operation id another one also claims.
 
     Names are compared folded; all the claimants are refused, each error naming the
     others, so the outcome does not depend on the order the folders were loaded in.
     """
-    claimants: dict[str, list[tuple[int, str]]] = {}
+    claimants: dict[tuple[str, str], list[tuple[int, str]]] = {}
     for index, extension in enumerate(extensions):
-        for name, how in _claims(extension):
-            claimants.setdefault(fold(name), []).append((index, how))
+        for key, how in _claims(extension):
+            claimants.setdefault(key, []).append((index, how))
     problems: dict[int, list[str]] = {}
     for group in claimants.values():
         if len({index for index, _ in group}) < 2:

@@ -23,6 +23,7 @@ from host.errors import CapabilityDenied, ExtensionFailed, ExtensionLoadError, E
 from host.runtime.engine import Engine
 from host.runtime.faults import first_line, translate_engine_error, translate_guest_error
 from host.runtime.footprint import StoreBudget
+from host.sandbox import guest_text
 from host.types import RegisterContext
 
 API_INTERFACE = "exthost:extension/api@0.1.0"
@@ -191,7 +192,7 @@ class ComponentInstance:
         )
         assert isinstance(result, cm.Variant)
         if result.tag == "err":
-            raise ExtensionFailed(self.name, f"registration failed: {result.payload}")
+            raise ExtensionFailed(self.name, f"registration failed: {guest_text(str(result.payload))}")
         return str(result.payload)
 
     def invoke(self, handler: int, args_json: str, call: CallContext, timeout_ms: int) -> str:

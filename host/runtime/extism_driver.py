@@ -32,7 +32,7 @@ from host.capabilities import CallContext, CapabilitySet
 from host.errors import CapabilityDenied, ExtensionFailed, ExtensionLoadError, InvalidExtensionOutput
 from host.jsontext import JsonRefused, JsonTooDeep, loads
 from host.runtime import footprint
-from host.runtime.faults import translate_extism_error, translate_guest_error
+from host.runtime.faults import output_refused, translate_extism_error, translate_guest_error
 from host.runtime.preflight import check_initialization
 from host.types import RegisterContext
 
@@ -159,10 +159,11 @@ def _configure_cache(cache_dir: Path | None) -> None:
 class ExtismInstance:
     """One Extism plugin instance (its own store and memory), for `PooledSandbox`."""
 
-    def __init__(self, compiled: Any, name: str, capabilities: CapabilitySet, json_depth: int) -> None:
+    def __init__(self, compiled: Any, name: str, capabilities: CapabilitySet, json_depth: int, max_size: int) -> None:
         self.name = name
         self._capabilities = capabilities
         self._json_depth = json_depth
+        self._max_size = max_size
         try:
             self._plugin = extism.Plugin(compiled, functions=_functions())
         except extism.Error as exc:
@@ -210,7 +211,7 @@ class ExtismInstance:
                 f"({self._json_depth} levels)"
             ) from None
         except JsonRefused as exc:
-            message = f'Extension "{self.name}" returned output that {exc.reason}'
+            message = f'Extension "{self.name}" returned {output_refused(exc)}'
             raise InvalidExtensionOutput(self.name, message) from None
         if not isinstance(state, dict):
             raise ExtensionFailed(self.name, f'Extension "{self.name}" returned a call state that is not an object')
@@ -224,8 +225,9 @@ class ExtismInstance:
 
     def _decode(self, text: str) -> Any:
         """The call state, read with room for its `{"done": ...}` wrapper and an endpoint's
-        `{status, body}`; the pool checks the value itself against `MAX_JSON_DEPTH`."""
-        return loads(text, self._json_depth + 2)
+        `{status, body}`; the pool checks the value itself against `MAX_JSON_DEPTH`. Decoded, it
+        may take no more host memory than the instance may have (`EXTENSIONS_SANDBOX_MEMORY`)."""
+        return loads(text, self._json_depth + 2, self._max_size)
 
 
 def extism_factory(runtime: Runtime, name: str, filename: str, wasm: bytes, capabilities: CapabilitySet) -> Any:
@@ -258,6 +260,6 @@ def extism_factory(runtime: Runtime, name: str, filename: str, wasm: bytes, capa
         raise ExtensionLoadError(name, f"{filename} is not a usable Extism plugin: {exc}") from None
 
     def factory() -> ExtismInstance:
-        return ExtismInstance(compiled, name, capabilities, limits.json_depth)
+        return ExtismInstance(compiled, name, capabilities, limits.json_depth, limits.memory_bytes)
 
     return factory

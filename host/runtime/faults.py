@@ -14,6 +14,8 @@ from host.errors import (
     ExtensionStackOverflow,
     ExtensionTimeout,
 )
+from host.jsontext import JsonRefused, JsonTooLarge
+from host.sandbox import guest_text
 from host.types import GuestError
 
 _TIMEOUT_MARKS = ("wasm trap: interrupt", "epoch deadline", "timeout", "timed out")
@@ -57,7 +59,7 @@ def translate_guest_error(extension: str, payload: str) -> ExtensionFailed:
         return ExtensionOutOfMemory(extension, f'Extension "{extension}" ran out of memory')
     if error.fault == "stack-overflow":
         return ExtensionStackOverflow(extension, f'Extension "{extension}" overflowed its stack')
-    return ExtensionFailed(extension, error.message)
+    return ExtensionFailed(extension, guest_text(error.message))
 
 
 def translate_extism_error(extension: str, error: BaseException, timeout_ms: int, *, cancelled: bool) -> ExtensionFault:
@@ -71,3 +73,10 @@ def translate_extism_error(extension: str, error: BaseException, timeout_ms: int
         where = f" in {frames[0]}" if frames else ""
         return ExtensionFault(extension, f'Extension "{extension}" crashed: wasm trap{where}')
     return translate_engine_error(extension, error, timeout_ms)
+
+
+def output_refused(exc: JsonRefused) -> str:
+    """Completes 'Extension "x" returned ...' for output the host's JSON decoder refused."""
+    if isinstance(exc, JsonTooLarge):
+        return f"output that {exc.reason} (EXTENSIONS_SANDBOX_MEMORY)"
+    return f"output that {exc.reason}"

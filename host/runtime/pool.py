@@ -32,7 +32,9 @@ from host.errors import (
     ExtensionUnavailable,
     InvalidExtensionOutput,
 )
+from host.extensions.limits import MAX_REGISTRATION_BYTES
 from host.jsontext import JsonRefused, JsonTooDeep, loads
+from host.runtime.faults import output_refused
 from host.sandbox import Limits, SandboxStatus
 from host.types import UNDEFINED, ExtensionKind, Json, RegisterContext, Registration, Undefined
 
@@ -45,6 +47,29 @@ class GuestInstance(Protocol):
     def register(self, source: str, context: RegisterContext, call: CallContext, timeout_ms: int) -> str: ...
 
     def invoke(self, handler: int, args_json: str, call: CallContext, timeout_ms: int) -> str: ...
+
+
+def read_registration(name: str, text: str) -> Registration:
+    """What `register` returned, refused past `MAX_REGISTRATION_BYTES` before anything parses it
+    (validating millions of entries would take the host minutes and gigabytes), the error naming
+    at most `_SHOWN_ERRORS` of the problems."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_REGISTRATION_BYTES:
+        message = f"the extension registered {size} bytes of routes and handlers; at most {MAX_REGISTRATION_BYTES}"
+        raise ExtensionLoadError(name, message + " are allowed")
+    try:
+        return Registration.model_validate_json(text)
+    except ValidationError as exc:
+        problems = exc.errors(include_url=False, include_input=False)
+        shown = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']) or 'registration'}: {problem['msg']}"
+            for problem in problems[:_SHOWN_ERRORS]
+        )
+        more = f"; and {len(problems) - _SHOWN_ERRORS} more" if len(problems) > _SHOWN_ERRORS else ""
+        raise ExtensionLoadError(name, f"the extension registered something invalid: {shown}{more}") from None
+
+
+_SHOWN_ERRORS = 5
 
 
 class PooledSandbox:
@@ -72,10 +97,7 @@ class PooledSandbox:
         self._preparing = 0
         self.instances_made = 0
         first, text = self._new_instance()
-        try:
-            self._registration = Registration.model_validate_json(text)
-        except ValidationError as exc:
-            raise ExtensionLoadError(name, f"the extension registered something invalid: {exc}") from None
+        self._registration = read_registration(name, text)
         self._idle.append(first)
         # this extension's own threads: while its calls wait, nobody else's are held
         self._threads = ThreadPoolExecutor(max_workers=limits.pool_size, thread_name_prefix=f"exthost-{name}")
@@ -113,14 +135,16 @@ class PooledSandbox:
 
     def _decode_output(self, text: str) -> Json:
         """What a call returned, read by the host's one JSON decoder (`MAX_JSON_DEPTH`, numbers,
-        encoding). A refusal is a 400 naming the extension; the instance is sound and kept."""
+        encoding, and no more host memory decoded than the instance may have:
+        `EXTENSIONS_SANDBOX_MEMORY`). A refusal is a 400 naming the extension; the instance is
+        sound and kept."""
         envelope = 1 if self._registration.kind is ExtensionKind.endpoint else 0  # {status, body, headers}
         try:
-            return loads(text, self._limits.json_depth + envelope)
+            return loads(text, self._limits.json_depth + envelope, self._limits.memory_bytes)
         except JsonTooDeep:
             reason = f"JSON nested deeper than MAX_JSON_DEPTH ({self._limits.json_depth} levels)"
         except JsonRefused as exc:
-            reason = f"output that {exc.reason}"
+            reason = output_refused(exc)
         raise InvalidExtensionOutput(self._name, f'Extension "{self._name}" returned {reason}')
 
     def close(self) -> None:

@@ -5,12 +5,44 @@ from __future__ import annotations
 import json
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+
+def compressed(coding: str, chunks: Iterator[bytes]) -> bytes:
+    """`chunks` compressed as the content coding `coding` (`gzip`, `deflate` with its zlib
+    header, or `raw-deflate` without), without holding them all at once."""
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS, "raw-deflate": -zlib.MAX_WBITS}[coding]
+    compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return b"".join([*(compressor.compress(chunk) for chunk in chunks), compressor.flush()])
+
+
+def zeros(megabytes: int) -> Iterator[bytes]:
+    block = bytes(1 << 20)
+    return (block for _ in range(megabytes))
+
+
+BOMB_MB = 256
+"""What the bombs below inflate to."""
+BOMBS: dict[str, tuple[str, bytes]] = {}
+"""path -> (Content-Encoding, body), made on first use."""
+
+
+def bomb(path: str) -> tuple[str, bytes]:
+    if not BOMBS:
+        once = compressed("gzip", zeros(BOMB_MB))
+        BOMBS.update({
+            "/bomb/gzip": ("gzip", once),
+            "/bomb/deflate": ("deflate", compressed("deflate", zeros(BOMB_MB))),
+            "/bomb/raw-deflate": ("deflate", compressed("raw-deflate", zeros(BOMB_MB))),
+            "/bomb/gzip-gzip": ("gzip, gzip", compressed("gzip", iter([once]))),
+        })  # fmt: skip
+    return BOMBS[path]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -57,6 +89,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             for _ in range(int(query["n"]) // 1000):
                 self.wfile.write(b"y" * 1000)
+        elif url.path.startswith("/bomb/"):
+            coding, payload = bomb(url.path)
+            self._send(200, payload, "application/octet-stream", {"Content-Encoding": coding})
+        elif url.path.startswith("/compressed/"):
+            coding = url.path.removeprefix("/compressed/")
+            payload = compressed(coding, iter([json.dumps({"hello": "world"}).encode()]))
+            self._send(200, payload, "application/json", {"Content-Encoding": coding.removeprefix("raw-")})
         elif url.path == "/slow":
             time.sleep(float(query.get("s", "1")))
             self._send(200, b"late", "text/plain")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import time
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from host.capabilities.request import make_request, url_allowed
 from host.config import Settings
 from host.errors import CapabilityDenied
 from host.extensions.manifest import RequestScope
-from tests.capabilities.conftest import LocalServer
+from tests.capabilities.conftest import LocalServer, bomb
 
 LOOPBACK_ALLOWED = ["192.0.2.0/24"]
 
@@ -113,7 +114,11 @@ def test_method_not_allowed_is_refused(local_server: LocalServer) -> None:
         request(ctx(), url, json.dumps({"method": "HEAD"}))
 
 
-@pytest.mark.parametrize("options", ["not json", "[1]", '{"method": 5}', '{"headers": {"a": 1}}', '{"x": 1}'])
+@pytest.mark.parametrize("options", [
+    "not json", "[1]", '{"method": 5}', '{"headers": {"a": 1}}', '{"x": 1}',
+    '{"body": ' + "[" * 100_000 + "]" * 100_000 + "}",  # read by the host's one decoder: MAX_JSON_DEPTH
+    '{"body": NaN}', '{"method": "GET\\u0000"}',
+])  # fmt: skip
 def test_bad_options_are_refused(local_server: LocalServer, options: str) -> None:
     with pytest.raises(CapabilityDenied, match="Invalid request options"):
         capability()(ctx(), local_server.url("/json"), options)
@@ -300,3 +305,30 @@ def test_url_globs() -> None:
     assert not url_allowed("http://api.example.com/", ["https://api.example.com/*"])
     assert url_allowed("http://[::1]:8080/x", ["http://[::1]:8080/*"])
     assert url_allowed("https://a.example.com/", ["https://*.example.com/"])  # `?` is literal, as in Directus
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "raw-deflate"])
+def test_a_compressed_response_is_decoded(local_server: LocalServer, coding: str) -> None:
+    assert call(capability(), local_server.url(f"/compressed/{coding}"))["data"] == {"hello": "world"}
+
+
+@pytest.mark.parametrize("path", ["/bomb/gzip", "/bomb/deflate", "/bomb/raw-deflate"])
+def test_a_compression_bomb_is_refused_before_it_inflates(local_server: LocalServer, path: str) -> None:
+    """A quarter megabyte that inflates to 256 MB: httpx inflated each 64 KB read whole (64 MB at a time)
+    before the size cap could look; now no piece is larger than the cap."""
+    request = capability(request_max_bytes=500_000)
+    bomb(path)  # made before measuring
+    tracemalloc.start()
+    try:
+        with pytest.raises(CapabilityDenied, match="larger than the 500000 bytes allowed"):
+            request(ctx(), local_server.url(path), "{}")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4_000_000, peak  # the body (the cap), a piece (the cap) and what httpx holds
+
+
+def test_stacked_content_codings_are_refused(local_server: LocalServer) -> None:
+    """A kilobyte of `gzip, gzip` inflated to 256 MB in one piece, whatever the size cap."""
+    with pytest.raises(CapabilityDenied, match="content encoding 'gzip, gzip' is not supported"):
+        capability()(ctx(), local_server.url("/bomb/gzip-gzip"), "{}")

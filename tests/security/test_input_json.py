@@ -6,14 +6,18 @@ the limit works. Never a 500, the host stays up, and nothing is written.
 from __future__ import annotations
 
 import json
+import threading
+import tracemalloc
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from host.jsontext import JsonRefused, depth, loads
+from host.jsontext import JsonRefused, JsonTooLarge, decoded_size, depth, loads
+from tests.security.holding import LOOPBACK_ALLOWED
 from tests.security.input_support import (
     deep_object_text,
     error_of,
@@ -115,6 +119,37 @@ def test_the_decoder_takes_what_is_valid() -> None:
     assert loads('"\\\\u0000 \\\\ud800"', LIMIT) == "\\u0000 \\ud800"  # escaped backslashes: plain text
     assert loads("9" * 4300, LIMIT) == int("9" * 4300)
     assert loads("[1.5e308, -0.0]", LIMIT) == [1.5e308, -0.0]
+
+
+SHAPES = {
+    "empty objects": "[" + "{}," * 30_000 + "0]",
+    "empty arrays": "[" + "[]," * 30_000 + "0]",
+    "nested arrays": json.dumps([[[[0]]]] * 10_000),
+    "integers": "[" + "12345," * 30_000 + "0]",
+    "floats": "[" + "1.5," * 30_000 + "0]",
+    "strings": "[" + '"ab",' * 30_000 + "0]",
+    "objects": json.dumps([{"id": i, "name": "abc", "tags": ["x", "y"]} for i in range(10_000)]),
+    "keys": json.dumps({f"k{i}": i for i in range(30_000)}),
+    "wide strings": json.dumps(["\U0001f600" + "x" * 100 for _ in range(3000)], ensure_ascii=False),
+    "one string": json.dumps("x" * 300_000),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_decoded_size_is_an_upper_estimate(shape: str) -> None:
+    """What `max_size` bounds (guest output, remote responses) is never more than the estimate."""
+    text = SHAPES[shape]
+    tracemalloc.start()
+    try:
+        value = loads(text, LIMIT)
+        taken, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert value is not None
+    assert taken <= decoded_size(text), (taken, decoded_size(text))
+    with pytest.raises(JsonTooLarge, match=r"more than the 0\.1 MB allowed"):
+        loads("[" + "{}," * 30_000 + "0]", LIMIT, 100_000)
+    assert loads(text, LIMIT, decoded_size(text)) == value
 
 
 # --------------------------------------------------------------------------- bodies
@@ -298,3 +333,111 @@ def test_max_json_depth_is_a_setting(tmp_path: Path) -> None:
         assert "MAX_JSON_DEPTH (5 levels)" in refused.json()["errors"][0]["message"]
         assert small.get("/probe/nest/5").status_code == 200
         assert "MAX_JSON_DEPTH (5 levels)" in small.get("/probe/nest/6").json()["errors"][0]["message"]
+
+
+# --------------------------------------------------------------------------- what a remote server answers
+
+HOSTILE: dict[str, tuple[str, bytes]] = {
+    # path: (Content-Type, body) of a server an extension calls with `request`
+    "/bomb": ("application/json", nested_text(100_000).encode()),
+    "/deeper": ("application/json", nested_text(LIMIT + 1).encode()),
+    "/nan": ("application/json", b"[NaN, Infinity]"),
+    "/huge": ("application/json", b"[1e400]"),
+    "/digits": ("application/json", b"9" * 5000),
+    "/surrogate": ("application/json", b'"\\ud800"'),
+    "/nul": ("application/json", b'"a\\u0000b"'),
+    "/utf7": ("text/plain; charset=utf-7", b"+2AA-"),  # decodes to a lone surrogate
+    "/escapes": ("text/plain; charset=unicode_escape", b"\\ud800"),  # so does this codec
+    "/punycode": ("text/plain; charset=punycode", b"mnchen-3ya"),  # quadratic to decode: never tried
+    # 4 MB that would decode to some 100 MB in the host (25 times its length): more than the guest may hold
+    "/amplified": ("application/json", b"[" + b"{}," * 1_400_000 + b"0]"),
+}
+FINE: dict[str, tuple[str, bytes]] = {
+    "/ok": ("application/json", b'{"a": [1, 2.5, "\\ud83d\\ude00"]}'),
+    "/latin1": ("text/plain; charset=iso-8859-1", "caf\u00e9".encode("latin-1")),
+    "/within-limit": ("application/json", nested_text(LIMIT - 1).encode()),  # the guest answers it one level deeper
+}
+
+FETCH_JSON = """
+import { request } from 'directus:api';
+export default (router) => router.get('/*', async (req) => {
+  const { data } = await request(req.query.url);
+  const size = typeof data === 'string' ? data.length : JSON.stringify(data).length;
+  return { status: 200, body: { kind: typeof data, size, data: size > 100000 ? null : data } };
+});
+"""
+
+
+class _Hostile(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        content_type, body = {**HOSTILE, **FINE}[self.path]
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
+    """A host whose `fetch-json` endpoint calls a hostile server on loopback; yields (client, server URL)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    tmp = tmp_path_factory.mktemp("remote-json")
+    root = tmp / "extensions"
+    scope = {"request": {"urls": ["http://127.0.0.1:*/*"], "methods": ["GET"]}}
+    write_extension(root, "fetch-json", "endpoint", FETCH_JSON, scopes=scope)
+    try:
+        with running_host(make_settings(tmp, root, **LOOPBACK_ALLOWED)) as client:
+            yield client, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("path", list(HOSTILE))
+def test_a_hostile_server_cannot_make_the_host_fail(remote: tuple[TestClient, str], path: str) -> None:
+    """A JSON response goes through the host's one decoder: what it refuses reaches the guest as the
+    text it was, decoded in a charset browsers read (else UTF-8). Never an error, never a fault."""
+    client, server = remote
+    _, body = HOSTILE[path]
+    for _ in range(6):  # more than EXTENSIONS_QUARANTINE_AFTER
+        response = client.get("/fetch-json/", params={"url": server + path})
+        assert response.status_code == 200, response.text
+        got = response.json()
+        text = body.decode("utf-8")  # the text as sent (UTF-8 in place of a codec refused)
+        assert (got["kind"], got["size"]) == ("string", len(text)), str(got)[:300]
+        assert got["data"] == (text if len(text) <= 100_000 else None), str(got)[:300]
+    listed = {e["name"]: e for e in client.get("/extensions", headers=ADMIN).json()["data"]}
+    assert listed["fetch-json"]["status"] == "ready"
+    assert_up(client)
+
+
+def test_a_valid_remote_response_still_arrives_as_sent(remote: tuple[TestClient, str]) -> None:
+    client, server = remote
+    ok = client.get("/fetch-json/", params={"url": server + "/ok"}).json()
+    assert (ok["kind"], ok["data"]) == ("object", {"a": [1, 2.5, "\U0001f600"]})
+    latin1 = client.get("/fetch-json/", params={"url": server + "/latin1"}).json()
+    assert (latin1["kind"], latin1["data"]) == ("string", "caf\u00e9")
+    assert client.get("/fetch-json/", params={"url": server + "/within-limit"}).json()["kind"] == "object"
+    # ... and the flows' request operation through the same capability: the run log stays readable
+    created = client.post("/flows", headers=ADMIN, json={
+        "name": "hostile", "trigger": "webhook", "status": "active", "accountability": "all",
+        "options": {"method": "POST"},
+    })  # fmt: skip
+    flow_id = created.json()["data"]["id"]
+    step = client.post("/operations", headers=ADMIN, json={
+        "key": "call", "type": "request", "flow": flow_id, "options": {"url": server + "/surrogate", "method": "GET"},
+    })  # fmt: skip
+    client.patch(f"/flows/{flow_id}", headers=ADMIN, json={"operation": step.json()["data"]["id"]})
+    answered = client.post(f"/flows/trigger/{flow_id}", json={})
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["data"] == '"\\ud800"'
+    assert runs_of(client, flow_id)[0]["status"] == "resolve"

@@ -8,6 +8,7 @@ that report what they obtained, and JS and Python extensions that allocate until
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import wasmtime
 from fastapi.testclient import TestClient
 
 from host.capabilities import build_capabilities
@@ -613,4 +615,92 @@ def test_an_extism_plugin_above_the_size_cap_is_refused_at_load(extensions_dir: 
             f"index.wasm is {len(wasm + padding)} bytes, larger than the {WASM_CAP} bytes "
             "EXTENSIONS_MAX_WASM_BYTES allows"
         )
+        assert_host_up(client)
+
+
+# -- what a call returns ------------------------------------------------------------------
+
+
+def empty_objects_module(counts: dict[str, int]) -> bytes:
+    """An Extism module whose route `/<name>` answers `[{},{},...,0]` with `counts[name]` empty
+    objects (a multiple of 8), written straight into its output: 3 bytes of output per object."""
+    routes = [{"method": "GET", "path": f"/{name}", "handler": index} for index, name in enumerate(counts)]
+    register = json.dumps({"id": "amplifier", "routes": routes}).encode()
+    head, pattern, tail = b'{"done":{"status":200,"body":[', b"{}," * 8, b"0]}}"
+
+    def data(text: bytes) -> str:
+        return "".join(f"\\{byte:02x}" for byte in text)
+
+    branches = "\n".join(
+        f"(if (i32.eq (local.get $n) (i32.const {index})) (then (local.set $count (i32.const {count // 8}))))"
+        for index, count in enumerate(counts.values())
+    )
+    return bytes(wasmtime.wat2wasm(f"""
+    (module
+      (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+      (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+      (import "extism:host/env" "store_u64" (func $store_u64 (param i64 i64)))
+      (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+      (import "extism:host/env" "input_load_u8" (func $input_load_u8 (param i64) (result i32)))
+      (memory 1)
+      (data (i32.const 0) "{data(head)}")
+      (data (i32.const 256) "{data(pattern)}")
+      (data (i32.const 512) "{data(tail)}")
+      (data (i32.const 1024) "{data(register)}")
+      (func $bytes (param $out i64) (param $from i32) (param $length i32)
+        (local $i i32)
+        (block $done (loop $next
+          (br_if $done (i32.ge_u (local.get $i) (local.get $length)))
+          (call $store_u8 (i64.add (local.get $out) (i64.extend_i32_u (local.get $i)))
+                          (i32.load8_u (i32.add (local.get $from) (local.get $i))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $next))))
+      (func (export "register") (result i32) (local $out i64)
+        (local.set $out (call $alloc (i64.const {len(register)})))
+        (call $bytes (local.get $out) (i32.const 1024) (i32.const {len(register)}))
+        (call $output_set (local.get $out) (i64.const {len(register)}))
+        (i32.const 0))
+      ;; the input is {{"handler":N,...}}: N is the byte at offset 11
+      (func (export "invoke") (result i32)
+        (local $n i32) (local $count i32) (local $k i32) (local $at i64) (local $out i64) (local $length i64)
+        (local.set $n (i32.sub (call $input_load_u8 (i64.const 11)) (i32.const 48)))
+        {branches}
+        (local.set $length (i64.add (i64.const {len(head) + len(tail)}) (i64.mul (i64.extend_i32_u (local.get $count)) (i64.const 24))))
+        (local.set $out (call $alloc (local.get $length)))
+        (call $bytes (local.get $out) (i32.const 0) (i32.const {len(head)}))
+        (local.set $at (i64.add (local.get $out) (i64.const {len(head)})))
+        (block $done (loop $next
+          (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
+          (call $store_u64 (local.get $at) (i64.load (i32.const 256)))
+          (call $store_u64 (i64.add (local.get $at) (i64.const 8)) (i64.load (i32.const 264)))
+          (call $store_u64 (i64.add (local.get $at) (i64.const 16)) (i64.load (i32.const 272)))
+          (local.set $at (i64.add (local.get $at) (i64.const 24)))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $next)))
+        (call $bytes (local.get $at) (i32.const 512) (i32.const {len(tail)}))
+        (call $output_set (local.get $out) (local.get $length))
+        (i32.const 0)))
+    """))
+
+
+def test_what_a_call_returns_takes_no_more_host_memory_than_the_instance_may(
+    extensions_dir: Path, wasm_host: HostFactory
+) -> None:
+    """Decoded, JSON takes up to 25 times its length in the host: 6 MB of `{},` (2 million empty
+    objects, well within a 16 MB instance) used to become some 150 MB of host memory per call, and
+    a 100 MB instance could make the host hold gigabytes. Refused by what it would decode to, a 400
+    naming the extension and the setting; not a fault, the instance is kept."""
+    write_wasm(extensions_dir, "amplifier", empty_objects_module({"few": 1000, "many": 2_000_000}))
+    with wasm_host() as client:
+        few = client.get("/amplifier/few")
+        assert few.status_code == 200 and few.json() == [{}] * 1000 + [0]
+        for _ in range(6):  # more than EXTENSIONS_QUARANTINE_AFTER
+            refused = client.get("/amplifier/many")
+            assert refused.status_code == 400, refused.text[:200]
+            error = error_of(refused)
+            assert error["extensions"] == {"code": "INVALID_PAYLOAD"}
+            assert error["message"].startswith('Extension "amplifier" returned output that would take about ')
+            assert error["message"].endswith(f"more than the {LIMIT_MB}.0 MB allowed (EXTENSIONS_SANDBOX_MEMORY)")
+        assert listed(client)["amplifier"]["status"] == "ready"
+        assert client.get("/amplifier/few").status_code == 200
         assert_host_up(client)

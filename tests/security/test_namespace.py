@@ -23,7 +23,7 @@ from starlette.responses import PlainTextResponse
 
 from host.app import create_app
 from host.config import Settings
-from host.extensions.limits import MAX_HOOK_HANDLERS, MAX_ROUTE_PATH_LENGTH, MAX_ROUTES
+from host.extensions.limits import MAX_HOOK_HANDLERS, MAX_REGISTRATION_BYTES, MAX_ROUTE_PATH_LENGTH, MAX_ROUTES
 from host.extensions.namespace import DIRECTUS_API_NAMESPACES, HostNamespace, fold
 from tests.security.input_support import EMIT_WAT, wat_string
 from tests.support import ADMIN, make_settings, running_host, write_extension
@@ -425,6 +425,60 @@ def test_refused_extensions_stay_listed_apart(extensions_dir: Path, host: HostFa
         assert_host_healthy(client)
 
 
+# -- operation ids ---------------------------------------------------------------------------------
+
+
+def operation(operation_id: str, answer: str) -> str:
+    return f"export default {{ id: {json.dumps(operation_id)}, handler: () => ({{ answer: {json.dumps(answer)} }}) }};"
+
+
+def save_operation(client: TestClient, flow: str, op_type: str) -> Any:
+    return client.post("/operations", headers=ADMIN, json={
+        "flow": flow, "type": op_type, "key": f"k{abs(hash(op_type))}", "position_x": 1, "position_y": 1, "options": {},
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("order", ["forward", "reverse"])
+def test_an_operation_id_belongs_to_one_extension_and_never_to_a_built_in(
+    extensions_dir: Path, host: HostFactory, order: str
+) -> None:
+    """Two extensions registering one operation id are both refused, each naming the other, whatever
+    the load order (the first loaded used to win); an id of a built-in operation is refused naming it."""
+    first, second = ("a-op", "z-op") if order == "forward" else ("z-op", "a-op")
+    write_extension(extensions_dir, first, "operation", operation("shared-op", first))
+    write_extension(extensions_dir, second, "operation", operation("Shared-Op", second))
+    for builtin in ("log", "item-read", "REQUEST", "exec"):
+        write_extension(extensions_dir, f"takes-{builtin.lower()}", "operation", operation(builtin, "HIJACKED"))
+    write_extension(extensions_dir, "own-op", "operation", operation("own-op", "own"))
+    write_extension(extensions_dir, "op-named-like-a-package", "operation", operation("good-endpoint", "fine"))
+    add_good(extensions_dir)
+    with host() as client:
+        found = listing(client)
+        for me, other in ((first, second), (second, first)):
+            assert found[me]["status"] == "error", found[me]
+            assert f'(folder "{other}") as its operation id' in found[me]["error"]
+            assert "all of them are refused, whatever the load order" in found[me]["error"]
+        for builtin in ("log", "item-read", "REQUEST", "exec"):
+            entry = found[f"takes-{builtin.lower()}"]
+            assert entry["status"] == "error", entry
+            assert f'the built-in operation "{builtin.lower()}"' in entry["error"]
+        assert found["own-op"]["status"] == "ready"
+        assert found["op-named-like-a-package"]["status"] == "ready"  # operation ids and names are apart
+        flow = client.post("/flows", headers=ADMIN, json={"name": "f", "trigger": "webhook", "options": {"method": "POST"}})
+        flow_id = flow.json()["data"]["id"]
+        refused = save_operation(client, flow_id, "shared-op")
+        assert refused.status_code == 400
+        assert 'unknown operation type "shared-op"' in refused.json()["errors"][0]["message"]
+        step = save_operation(client, flow_id, "log")
+        assert step.status_code == 200, step.text
+        client.patch(f"/flows/{flow_id}", headers=ADMIN, json={"operation": step.json()["data"]["id"]})
+        answer = client.post(f"/flows/trigger/{flow_id}", json={})
+        assert answer.status_code in (200, 204), answer.text
+        assert "HIJACKED" not in answer.text  # the built-in log ran, not the extension
+        assert save_operation(client, flow_id, "own-op").status_code == 200
+        assert_host_healthy(client)
+
+
 # -- limits: routes, hook handlers, paths ------------------------------------------------------------
 
 
@@ -633,4 +687,26 @@ def test_registrations_carrying_foreign_parts_are_refused(extensions_dir: Path, 
         assert "at most 256 are allowed" in found["extism-over-limit"]["error"]
         assert 'the host route "/items/{collection}"' in found["extism-host-id"]["error"]
         assert client.get("/ITEMS/x").status_code == 404
+        assert_host_healthy(client)
+
+
+def test_a_registration_too_large_to_read_is_refused(extensions_dir: Path, host: HostFactory) -> None:
+    """What `register` returns is refused past MAX_REGISTRATION_BYTES before anything parses it, and
+    an invalid one is described in a few lines: 200000 empty routes used to take the host seconds and
+    hundreds of MB to validate, and made a load error of 40 MB (its 600000 problems, one by one)."""
+    empty_routes = [{} for _ in range(200_000)]
+    write_extension(extensions_dir, "huge-registration", "endpoint",
+                    extism_module({"id": "huge", "routes": empty_routes}), filename="index.wasm")  # fmt: skip
+    write_extension(extensions_dir, "many-problems", "endpoint",
+                    extism_module({"id": "many", "routes": empty_routes[:100_000]}), filename="index.wasm")  # fmt: skip
+    add_good(extensions_dir)
+    with host() as client:
+        found = listing(client)
+        huge = found["huge-registration"]
+        assert huge["status"] == "error"
+        assert f"at most {MAX_REGISTRATION_BYTES} are allowed" in huge["error"], huge["error"][:300]
+        many = found["many-problems"]
+        assert many["status"] == "error"
+        assert "the extension registered something invalid: routes.0.method: Field required" in many["error"]
+        assert many["error"].endswith("and 299995 more") and len(many["error"]) < 1000, many["error"][-200:]
         assert_host_healthy(client)

@@ -32,6 +32,7 @@ from host.capabilities import netguard
 from host.capabilities.netguard import NetGuard, address_forms, parse_address
 from host.capabilities.request import url_allowed
 from host.capabilities.urlscope import URLPattern, URLRefused, normalize_url
+from tests.capabilities.conftest import bomb
 from tests.support import ADMIN, make_settings, running_host, write_extension
 
 PUBLIC_IP = "93.184.215.14"  # public.test
@@ -63,6 +64,14 @@ class _Handler(BaseHTTPRequestHandler):
         assert isinstance(server, _Recorder)
         server.seen.append(Seen(self.command, self.headers.get("Host", ""), url.path, body))
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if "bomb" in query:  # a kilobyte of `gzip, gzip` that inflates to 256 MB
+            coding, bomb_body = bomb("/bomb/gzip-gzip")
+            self.send_response(200)
+            self.send_header("Content-Encoding", coding)
+            self.send_header("Content-Length", str(len(bomb_body)))
+            self.end_headers()
+            self.wfile.write(bomb_body)
+            return
         if "redirect" in query:
             self.send_response(int(query["redirect"]))
             self.send_header("Location", query["to"])
@@ -182,6 +191,7 @@ class Network:
     victims: list[_Recorder]
     public: _Recorder
     dns: FakeDNS
+    internet: TestInternet
 
     @property
     def v(self) -> int:
@@ -217,6 +227,9 @@ def network() -> Iterator[Network]:
         "mixed.test": [PUBLIC_IP, "127.0.0.1"],
         "ten.test": ["10.0.0.1"],
         "metadata.test": ["169.254.169.254"],
+        "zoned.test": ["::ffff:127.0.0.1%lo"],  # resolver answers with IPv6 scope ids
+        "zoned-zero.test": ["::%1"],
+        "zoned-link.test": ["fe80::1%eth0"],
     })
     internet = TestInternet({
         (PUBLIC_IP, 80): ("127.0.0.2", q),
@@ -226,7 +239,7 @@ def network() -> Iterator[Network]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(netguard, "resolve", dns)
         patch.setattr(netguard, "system_backend", lambda: internet)
-        yield Network(victims, public, dns)
+        yield Network(victims, public, dns, internet)
     for server, thread in zip(servers, threads, strict=True):
         server.shutdown()
         server.server_close()
@@ -400,6 +413,8 @@ ADDRESS_FORMS: list[tuple[str, str]] = [
     ("http://zero.test:{v}/", RESOLVES),
     ("http://unspecified6.test:{v}/", RESOLVES),
     ("http://mixed.test:{v}/", RESOLVES),  # one public, one denied address
+    ("http://zoned.test:{v}/", RESOLVES),
+    ("http://zoned-zero.test:{v}/", RESOLVES),
     ("http://ten.test/", RESOLVES),
     ("http://10.0.0.1/", DENIED),
     ("http://167772161/", DENIED),
@@ -420,6 +435,7 @@ DEFAULT_ONLY: list[tuple[str, str]] = [
     ("http://192.168.0.1/", DENIED),
     ("http://[fe80::1]/", DENIED),
     ("http://[fe80::1%25lo]/", "zone identifiers"),
+    ("http://zoned-link.test/", RESOLVES),
     ("http://100.64.0.1/", DENIED),
 ]
 
@@ -441,6 +457,53 @@ def test_allowed_public_name_still_works(exthost: Host) -> None:
     assert result["data"]["server"] == "public"
     assert result["data"]["host"] == "public.test"
     assert [s.path for s in exthost.public_seen_since_mark()] == ["/json"]
+
+
+class Rebinder:
+    """A `netguard.Resolver` for DNS rebinding: a `rebind-*.test` name answers a public address
+    the first time it is looked up and loopback (where the victim listens) every time after."""
+
+    def __init__(self, fallback: FakeDNS) -> None:
+        self.fallback = fallback
+        self.lookups: dict[str, int] = {}
+
+    def __call__(self, host: str, port: int, timeout: float | None) -> list[str]:
+        if not host.startswith("rebind-"):
+            return self.fallback(host, port, timeout)
+        self.lookups[host] = self.lookups.get(host, 0) + 1
+        return [PUBLIC_IP] if self.lookups[host] == 1 else ["127.0.0.1"]
+
+
+def test_dns_rebinding_gets_nowhere(exthost: Host, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name is resolved once per connection and the connection goes to the address that was
+    checked: a guard that resolved again to connect (or to follow a redirect) would reach the victim."""
+    v = exthost.network.v
+    rebinder = Rebinder(exthost.network.dns)
+    monkeypatch.setattr(netguard, "resolve", rebinder)
+    monkeypatch.setitem(exthost.network.internet.routes, (PUBLIC_IP, v), ("127.0.0.2", exthost.network.q))
+    exthost.mark()
+    for index, url in enumerate([
+        f"http://rebind-{exthost.name}-1.test:{v}/direct",
+        _redirect("http://public.test/r", 302, f"http://rebind-{exthost.name}-2.test:{v}/hop"),
+    ]):
+        result = exthost.fetch("open", url)
+        assert result.get("status") == 200, result
+        assert result["data"]["server"] == "public", result
+        assert exthost.victim_untouched()
+        assert rebinder.lookups[f"rebind-{exthost.name}-{index + 1}.test"] == 1
+    assert [s.path for s in exthost.public_seen_since_mark()] == ["/direct", "/r", "/hop"]
+    later = exthost.fetch("open", f"http://rebind-{exthost.name}-3.test:{v}/x")  # fresh name, then rebound
+    assert later.get("status") == 200
+    rebinder.lookups[f"rebind-{exthost.name}-4.test"] = 1  # its next lookup answers loopback
+    exthost.refused("open", f"http://rebind-{exthost.name}-4.test:{v}/x", RESOLVES)
+
+
+def test_a_compression_bomb_is_refused(exthost: Host) -> None:
+    """Stacked content codings are not decoded: httpx used to inflate them whole, 256 MB here,
+    in one piece and before the size cap could look (`tests/capabilities/test_request.py` has
+    the single-layer bombs, refused a bounded piece at a time)."""
+    message = exthost.refused("open", "http://public.test/b?bomb=1", "content encoding 'gzip, gzip' is not supported")
+    assert message.startswith('Response from "http://public.test/b?bomb=1" refused'), message
 
 
 @pytest.mark.parametrize("deny", ["custom"])

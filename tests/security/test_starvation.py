@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from host.capabilities import netguard
 from tests.security.holding import LOOPBACK_ALLOWED, HoldingServer
 from tests.support import make_settings, running_host, wait_for, write_extension
 
@@ -153,3 +154,59 @@ def test_calls_beyond_the_pool_size_queue_rather_than_fail(tmp_path: Path) -> No
         responses = calls.join()
         assert [(r.status_code, r.text) for r in responses] == [(200, "released")] * 6
         assert server.arrived == 6
+
+
+class SlowDNS:
+    """A `netguard.Resolver`: `slow.test` answers only once released, any other name at once (127.0.0.1)."""
+
+    def __init__(self) -> None:
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+        self.waiting = 0
+
+    def __call__(self, host: str, port: int, timeout: float | None) -> list[str]:
+        if host == "slow.test":
+            with self._lock:
+                self.waiting += 1
+            self._released.wait(120)
+            with self._lock:
+                self.waiting -= 1
+        return ["127.0.0.1"]
+
+    def release(self) -> None:
+        self._released.set()
+
+
+def test_slow_name_lookups_of_one_extension_do_not_delay_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lookups used to share 8 threads: 3 extensions x 4 calls resolving a name that never answers
+    held them all, and every other extension's `request` waited for DNS until it timed out."""
+    dns = SlowDNS()
+    monkeypatch.setattr(netguard, "resolve", dns)
+    with HoldingServer() as server:
+        server.release()  # answers at once
+        port = server.url.split(":")[2].split("/")[0]
+        scope = {"request": {"urls": ["http://*:*/*"], "methods": ["GET"]}}
+        extensions = tmp_path / "extensions"
+        write_extension(extensions, "resolves-fast", "endpoint", WAITS_IN_REQUEST, scopes=scope)
+        with host(tmp_path, WAITS_IN_REQUEST, scope, count=3, **LOOPBACK_ALLOWED) as client:
+            calls = Calls(client)
+            for index in range(3 * POOL):
+                calls.send(f"/waiter-{index % 3:02d}", url=f"http://slow.test:{port}/hold")
+            wait_for(lambda: dns.waiting >= 8, "the slow lookups to take 8 lookup threads")
+            answer: list[tuple[Response, bool]] = []
+
+            def healthy() -> None:
+                response = client.get("/resolves-fast", params={"url": f"http://fast.test:{port}/hold"})
+                answer.append((response, calls.done == 0 and dns.waiting >= 8))
+
+            threading.Thread(target=healthy, daemon=True).start()
+            try:
+                wait_for(lambda: answer, "the healthy extension's request", timeout=60)
+            finally:
+                dns.release()
+            response, still_waiting = answer[0]
+            assert (response.status_code, response.text) == (200, "released")
+            assert still_waiting, "the slow lookups ended before the healthy request was served"
+            assert [(r.status_code, r.text) for r in calls.join()] == [(200, "released")] * 3 * POOL

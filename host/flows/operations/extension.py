@@ -35,7 +35,8 @@ def extension_operation(owner: str, sandbox: Sandbox) -> OperationType:
 
 
 def register_extensions(registry: OperationRegistry, extensions: ExtensionRegistry) -> None:
-    """Add every loaded operation extension; one whose id is taken is reported and skipped."""
+    """Add every loaded operation extension. Ids were checked at load (`host.extensions.namespace`:
+    no built-in's id, no id two extensions claim); one taken all the same is reported and skipped."""
     for extension, sandbox in extensions.loaded(ExtensionKind.operation):
         try:
             registry.register(extension_operation(extension.name, sandbox))
