@@ -4,8 +4,6 @@ set the entry point), then run."""
 
 from __future__ import annotations
 
-import time
-
 from fastapi.testclient import TestClient
 
 from host.flows.triggers.schedule import next_tick
@@ -113,19 +111,39 @@ def test_scheduled_flow(api: Api, flows_host: TestClient) -> None:
     assert daily["options"] == {"cron": "0 0 9 * * *"}
     assert next_tick("0 0 9 * * *", next_tick("0 0 9 * * *", __import__("datetime").datetime(2030, 1, 1))).hour == 9
 
-    flow_id, _ = api.build(
-        {"name": "Every second", "trigger": "schedule", "status": "active", "options": {"cron": "* * * * * *"}},
+    flow_id, _ = api.build(  # built inactive: a tick before its operation is attached would run nothing
+        {"name": "Every second", "trigger": "schedule", "status": "inactive", "options": {"cron": "* * * * * *"}},
         [{"key": "tick", "type": "item-create", "options": {"collection": "ticks", "payload": {"flow": "every-second"}, "permissions": "$full"}}],
     )
-    time.sleep(2.3)
+    api.patch(f"/flows/{flow_id}", {"status": "active"})
+
+    def items(collection: str) -> list[dict[str, object]]:
+        response = flows_host.get(f"/items/{collection}", headers=ADMIN)
+        if response.status_code == 404:  # no item yet
+            return []
+        data = response.json()["data"]
+        assert isinstance(data, list)
+        return data
+
+    def ticks() -> list[dict[str, object]]:
+        return items("ticks")
+
+    wait_for(lambda: len(ticks()) >= 2, "two ticks of the every-second schedule")
     api.patch(f"/flows/{flow_id}", {"status": "inactive"})
+    # a tick claimed just before the change may still be running: wait until every run is logged
+    wait_for(lambda: len(api.runs(flow_id)) == len(ticks()), "every tick's run in the log")
     runs = api.runs(flow_id)
-    assert 1 <= len(runs) <= 3
-    ticks = flows_host.get("/items/ticks", headers=ADMIN).json()["data"]
-    assert len(ticks) == len(runs)
+    assert all(run["status"] == "resolve" for run in runs)
     starts = [r["started_at"][:19] for r in runs]
     assert len(set(starts)) == len(starts), "a tick ran twice"
-    time.sleep(1.1)
+    # another every-second schedule runs twice more: ticks went by, and the inactive flow ran none
+    sentinel, _ = api.build(
+        {"name": "Sentinel", "trigger": "schedule", "status": "inactive", "options": {"cron": "* * * * * *"}},
+        [{"key": "tick", "type": "item-create", "options": {"collection": "sentinel", "payload": {}, "permissions": "$full"}}],
+    )
+    api.patch(f"/flows/{sentinel}", {"status": "active"})
+    wait_for(lambda: len(items("sentinel")) >= 2, "two sentinel ticks")
+    api.patch(f"/flows/{sentinel}", {"status": "inactive"})
     assert len(api.runs(flow_id)) == len(runs), "an inactive flow kept running"
 
 
