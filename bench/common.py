@@ -49,8 +49,17 @@ def server(app_factory: str, env: dict[str, str]) -> Iterator[str]:
             raise RuntimeError(f"{app_factory} did not start")
         yield base
     finally:
-        process.terminate()
-        process.wait(10)
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """End a server subprocess: SIGTERM, then SIGKILL if it has not ended within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def load_stats(url: str, seconds: float = 5, concurrency: int = 16) -> dict[str, float]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.common import stop
 from host.paths import PROJECT_ROOT
 
 TOKEN = "bench-admin-token"
@@ -111,12 +112,7 @@ def measure(filters: int) -> float:
         try:
             return asyncio.run(_measure(base_url, process))
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def run() -> list[tuple[str, str]]:

@@ -32,7 +32,7 @@ import httpx
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import Row, free_port
+from bench.common import Row, free_port, stop
 from host.paths import PROJECT_ROOT
 
 PG_URL = os.environ.get("EXTHOST_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -106,12 +106,7 @@ def _measure(db_url: str, concurrency: int, extra: dict[str, str], left: Left) -
                 drained = time.perf_counter() - started
             return JOBS / posted, JOBS / drained
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def _wait_empty(left: Left) -> None:

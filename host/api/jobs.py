@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from host.api.flows import query_of
 from host.auth import require_admin
 from host.errors import NotFound
-from host.flows.query import Query, apply, parse_query
+from host.flows.query import Query, apply
 from host.queue import JobQueue
 from host.queue.jobs import STATES
 
@@ -25,11 +26,7 @@ def queue_of(request: Request) -> JobQueue:
 
 
 def _query(request: Request) -> Query:
-    params: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items():
-        params.setdefault(name, []).append(value)
-    settings = request.app.state.settings
-    query = parse_query(params, settings.query_limit_default, settings.max_json_depth)
+    query = query_of(request)  # the flows API's reading of Directus query parameters
     if not query.sort:
         query.sort = ["-created_at"]
     return query
