@@ -10,7 +10,8 @@ EXAMPLES := $(wildcard extensions/*/package.json)
 
 .PHONY: install build examples run test lint typecheck bench clean
 
-install: $(VENV)/.installed sdk/js/node_modules/.installed sdk/assemblyscript/node_modules/.installed
+install: $(VENV)/.installed sdk/js/node_modules/.installed sdk/assemblyscript/node_modules/.installed \
+	tests/compat/sdk/node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +27,11 @@ sdk/js/node_modules/.installed: sdk/js/package.json sdk/js/package-lock.json
 
 sdk/assemblyscript/node_modules/.installed: sdk/assemblyscript/package.json sdk/assemblyscript/package-lock.json
 	cd sdk/assemblyscript && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# the official @directus/sdk that tests/compat drives against a real host (pinned in its lockfile)
+tests/compat/sdk/node_modules/.installed: tests/compat/sdk/package.json tests/compat/sdk/package-lock.json
+	cd tests/compat/sdk && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(PY_RUNTIME): $(VENV)/.installed sdk/python/build.py sdk/python/runtime/exthost_runtime.py $(wildcard sdk/python/directus_api/*.py) $(wildcard sdk/wit/*.wit)
@@ -55,4 +61,4 @@ bench: build
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) sdk/js/node_modules sdk/js/dist sdk/python/dist sdk/assemblyscript/node_modules extensions/*/dist data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) sdk/js/node_modules tests/compat/sdk/node_modules sdk/js/dist sdk/python/dist sdk/assemblyscript/node_modules extensions/*/dist data .mypy_cache .ruff_cache .pytest_cache

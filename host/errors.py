@@ -1,9 +1,10 @@
 """The one exception tree. Each class carries its HTTP status and Directus code;
-`host.api.errors` renders any of them as `{"errors": [{"message", "extensions": {"code"}}]}`."""
+`host.api.errors` renders any of them as `{"errors": [{"message", "extensions": {"code", ...}}]}`
+(`extensions` holds the error's own `extensions` too, as Directus's do)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class ExthostError(Exception):
@@ -16,10 +17,37 @@ class ExthostError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """What the answer's `extensions` holds besides `code`."""
+        return {}
+
 
 class InvalidPayload(ExthostError):
     status = 400
     code = "INVALID_PAYLOAD"
+
+
+class FailedValidation(InvalidPayload):
+    """A value of a field that is not what the field takes: Directus's `FAILED_VALIDATION`, with
+    `extensions.field` (the field's path, `options.cron`, `[1].key`) and `extensions.type` (what
+    kind of rule it broke, in Directus's words: `required`, `nnull`, `in` with `valid`, `regex`)."""
+
+    code = "FAILED_VALIDATION"
+
+    def __init__(self, field: str, type: str, reason: str, valid: list[Any] | None = None) -> None:
+        super().__init__(f'Validation failed for field "{field}". {reason}')
+        self.field = field
+        self.type = type
+        self.reason = reason
+        self.valid = valid
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"field": self.field, "type": self.type}
+        if self.valid is not None:
+            extra["valid"] = self.valid
+        return extra
 
 
 class InvalidQuery(ExthostError):

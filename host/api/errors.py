@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,9 +19,9 @@ _CODES = {400: "INVALID_PAYLOAD", 401: "INVALID_CREDENTIALS", 403: "FORBIDDEN", 
           405: "METHOD_NOT_ALLOWED", 413: "CONTENT_TOO_LARGE", 422: "INVALID_PAYLOAD"}
 
 
-def error_response(status: int, message: str, code: str) -> JSONResponse:
+def error_response(status: int, message: str, code: str, extensions: dict[str, Any] | None = None) -> JSONResponse:
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        {"errors": [{"message": message, "extensions": {**(extensions or {}), "code": code}}]},
         status_code=status,
         headers={"X-Content-Type-Options": "nosniff"},
     )
@@ -30,7 +31,7 @@ async def _exthost_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ExthostError)
     if exc.status >= 500:
         log.warning("%s %s -> %d %s: %s", request.method, request.url.path, exc.status, exc.code, exc.message)
-    return error_response(exc.status, exc.message, exc.code)
+    return error_response(exc.status, exc.message, exc.code, exc.extensions)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -3,8 +3,11 @@
 Every route needs a token (401 without one) whose role may do the action on the
 collection (403 otherwise, see `host.items.access`). Bodies are JSON; answers are
 `{"data": ...}` envelopes (`DELETE` answers 204). `POST` takes an object or an array
-of objects; `PATCH /items/{collection}` and `DELETE /items/{collection}` take
-`{"keys": [...], "data": {...}}` and `[...keys]` (or `{"keys": [...]}`).
+of objects. `PATCH /items/{collection}` takes `{"keys": [...], "data": {...}}`,
+`{"query": {...}, "data": {...}}` or `[{"id": ..., ...}, ...]` (a change of its own for
+each item); `DELETE /items/{collection}` takes `[...keys]`, `{"keys": [...]}` or
+`{"query": {...}}`. `SEARCH /items/{collection}` reads with the query in its body
+(`host.api.search`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from host.api.body import read_json
+from host.api.search import Params, query_params, search_body
 from host.auth import require_user
 from host.config import Settings
 from host.errors import InvalidPayload
@@ -40,9 +44,11 @@ def _service(request: Request) -> ItemsService:
     return service
 
 
-def _query(request: Request) -> dict[str, Any]:
+def _query(request: Request, params: Params | None = None) -> dict[str, Any]:
+    """The query the query string (or `params`, from a JSON body) asks for."""
     settings: Settings = request.app.state.settings
-    return query_from_params(request.query_params.multi_items(), settings.query_limit_default, settings.max_json_depth)
+    pairs = request.query_params.multi_items() if params is None else params
+    return query_from_params(pairs, settings.query_limit_default, settings.max_json_depth)
 
 
 def _fields(request: Request) -> list[str]:
@@ -63,10 +69,31 @@ def _data(value: Json) -> JSONResponse:
     return JSONResponse({"data": value})
 
 
+async def _keys_by_query(request: Request, collection: str, body: dict[str, Any], who: Accountability) -> list[str]:
+    """The keys of the items the body's `query` selects (Directus's `getKeysByQuery`)."""
+    query = _query(request, query_params(body["query"]))
+    return await _service(request).keys_by_query(collection, query, who)
+
+
 @router.get("/{collection}")
 async def read_items(collection: str, request: Request) -> JSONResponse:
+    return await _read_items(collection, request, _query(request))
+
+
+@router.api_route("/{collection}", methods=["SEARCH"])
+async def search_items(collection: str, request: Request) -> JSONResponse:
+    """`SEARCH`: the query in the body (`{"query": {...}}`), and/or `{"keys": [...]}`."""
+    _who(request, collection, "read")
+    params, keys = await search_body(request, keys_allowed=True)
+    query = _query(request, params)
+    if keys is not None:
+        wanted = {"id": {"_in": [key_of(key) for key in keys]}}
+        query["filter"] = {"_and": [wanted, query["filter"]]} if query.get("filter") else wanted
+    return await _read_items(collection, request, query)
+
+
+async def _read_items(collection: str, request: Request, query: dict[str, Any]) -> JSONResponse:
     who = _who(request, collection, "read")
-    query = _query(request)
     page, total = await _service(request).read_by_query(collection, query, who)
     body: dict[str, Any] = {"data": page.items}
     wanted = Query.from_json(query).meta
@@ -100,11 +127,29 @@ async def create_items(collection: str, request: Request) -> JSONResponse:
 async def update_items(collection: str, request: Request) -> JSONResponse:
     who = _who(request, collection, "update")
     body = await read_json(request)
-    if not isinstance(body, dict) or "data" not in body:
-        raise InvalidPayload('Expected {"keys": [...], "data": {...}}')
     fields = _fields(request)
-    updated = await _service(request).update_many(collection, _keys(body), body["data"], who)
+    service = _service(request)
+    if isinstance(body, list):
+        updated = await service.update_batch(collection, _changes(body), who)
+        return _data([project(item, fields) for item in updated])
+    if not isinstance(body, dict) or "data" not in body or ("keys" in body) == ("query" in body):
+        raise InvalidPayload(
+            'Invalid payload. Expected {"keys": [...], "data": {...}}, {"query": {...}, "data": {...}} '
+            'or [{"id": ..., ...}, ...]'
+        )
+    keys = _keys(body) if "keys" in body else await _keys_by_query(request, collection, body, who)
+    updated = await service.update_many(collection, keys, body["data"], who) if keys else []
     return _data([project(item, fields) for item in updated])
+
+
+def _changes(body: list[Json]) -> list[tuple[str, Json]]:
+    """`[{"id": ..., ...}, ...]`: each item's key and its change."""
+    changes = []
+    for index, entry in enumerate(body):
+        if not isinstance(entry, dict) or entry.get("id") is None:
+            raise InvalidPayload(f'Invalid payload. "[{index}].id" is required: each item of a batch update names it')
+        changes.append((key_of(entry["id"]), {k: v for k, v in entry.items() if k != "id"}))
+    return changes
 
 
 @router.patch("/{collection}/{key}")
@@ -118,7 +163,15 @@ async def update_item(collection: str, key: str, request: Request) -> JSONRespon
 @router.delete("/{collection}", status_code=204)
 async def delete_items(collection: str, request: Request) -> Response:
     who = _who(request, collection, "delete")
-    await _service(request).delete_many(collection, _keys(await read_json(request)), who)
+    body = await read_json(request)
+    if isinstance(body, dict) and "query" in body:
+        if "keys" in body:
+            raise InvalidPayload('Invalid payload. Send "keys" or "query", not both')
+        keys = await _keys_by_query(request, collection, body, who)
+    else:
+        keys = _keys(body)
+    if keys:
+        await _service(request).delete_many(collection, keys, who)
     return Response(status_code=204)
 
 

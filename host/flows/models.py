@@ -1,11 +1,13 @@
 """Flows and operations: the stored records, and validation of what clients send.
 
 Input is checked field by field; every refusal is a `FieldError` naming the field
-(`trigger`, `options.cron`, `resolve`, ...), rendered as a 400 `INVALID_PAYLOAD`.
+(`trigger`, `options.cron`, `resolve`, ...) and the kind of rule it broke, rendered as
+Directus's 400 `FAILED_VALIDATION` with `extensions.field` and `extensions.type`.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -20,15 +22,19 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class FieldError(ValueError):
-    """Bad input, with the field it is about."""
+    """Bad input, with the field it is about and the kind of rule it broke, in Directus's
+    words (`extensions.type` of `FAILED_VALIDATION`): `required` (missing), `nnull` (null),
+    `in` (not one of `valid`), `regex` (any other malformed value, the default)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, type: str = "regex", valid: list[Any] | None = None) -> None:
         super().__init__(f'"{field}": {message}')
         self.field = field
         self.reason = message
+        self.type = type
+        self.valid = valid
 
     def at(self, prefix: str) -> FieldError:
-        return FieldError(f"{prefix}{self.field}", self.reason)
+        return FieldError(f"{prefix}{self.field}", self.reason, self.type, self.valid)
 
 
 class Trigger(StrEnum):
@@ -91,6 +97,9 @@ class FlowRecord:
     operation: str | None = None
     date_created: datetime | None = None
     user_created: str | None = None
+    options_null: bool = False
+    """The flow has no `options` (none given): shown as `options: null`, as Directus does; the
+    engine reads them as `{}`."""
 
     @property
     def active(self) -> bool:
@@ -100,6 +109,7 @@ class FlowRecord:
         data = asdict(self)
         data["trigger"] = self.trigger.value
         data["date_created"] = self.date_created.isoformat() if self.date_created else None
+        data["options"] = None if self.options_null else self.options
         return {name: data[name] for name in FLOW_FIELDS}
 
 
@@ -189,10 +199,18 @@ def parse_input(model: type[M], raw: Any, prefix: str = "") -> M:
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "data"
-        message = str(error["msg"])
+        message, kind, valid = str(error["msg"]), "regex", None
         if error["type"] == "extra_forbidden":
             message = "unknown field"
-        raise FieldError(prefix + where, message) from None
+        elif error["type"] == "missing":
+            message, kind = "is required", "required"
+        elif error["type"] in ("literal_error", "enum"):
+            kind, valid = "in", re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        elif (error["type"] == "value_error" and "cannot be null" in message) or (
+            error.get("input", "") is None and error["type"].endswith("_type")
+        ):
+            message, kind = "cannot be null", "nnull"
+        raise FieldError(prefix + where, message, kind, valid) from None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ def _flow(row: RowMapping) -> FlowRecord:
         operation=row["operation"],
         date_created=_aware(row["date_created"]),
         user_created=row["user_created"],
+        options_null=row["options"] is None,
     )
 
 

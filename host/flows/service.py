@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from host.cluster import ChangeBus, Topic
-from host.errors import InvalidPayload, NotFound
+from host.errors import FailedValidation, NotFound
 from host.flows import repository
 from host.flows.graph import check_flow_graph
 from host.flows.models import (
@@ -33,8 +33,9 @@ from host.storage import Database
 from host.types import Accountability, Json
 
 
-def _invalid(error: FieldError) -> InvalidPayload:
-    return InvalidPayload(f"Invalid payload. {error}")
+def _invalid(error: FieldError) -> FailedValidation:
+    reason = error.reason[:1].upper() + error.reason[1:]
+    return FailedValidation(error.field, error.type, f"{reason}.", error.valid)
 
 
 def _prefix(index: int, many: bool) -> str:
@@ -116,6 +117,7 @@ class FlowService:
                     operation=data.operation,
                     date_created=now + timedelta(microseconds=index),
                     user_created=who.user if who else None,
+                    options_null=data.options is None,
                 )
             )
 
@@ -144,14 +146,16 @@ class FlowService:
                 current = repository.flow(conn, flow_id)
                 if current is None:
                     raise NotFound(f'Flow "{flow_id}" not found')
-                merged = dataclasses.replace(current, **changes)
+                merged = dataclasses.replace(current, **{k: v for k, v in changes.items() if k != "options"})
                 if "trigger" in changes or "options" in changes:
-                    options = check_trigger_options(merged.trigger, changes.get("options", current.options))
-                    merged = dataclasses.replace(merged, options=options)
+                    given = changes.get("options", current.options)
+                    null = given is None if "options" in changes else current.options_null
+                    options = check_trigger_options(merged.trigger, given)
+                    merged = dataclasses.replace(merged, options=options, options_null=null)
                 check_flow_graph(merged, repository.operations(conn, flow_ids=[flow_id]))
                 values = {name: getattr(merged, name) for name in changes}
                 if "options" in values or "trigger" in values:
-                    values["options"] = merged.options
+                    values["options"] = merged.to_json()["options"]
                 repository.update_flow(conn, flow_id, values)
             return list(ids)
 

@@ -171,6 +171,37 @@ class ItemsService:
         await self.emitter.emit_action(events, {**base, "payload": patch, "keys": ids}, context)
         return stored
 
+    async def update_batch(
+        self, collection: str, changes: Sequence[tuple[str, Json]], who: Accountability | None
+    ) -> list[Item]:
+        """A change of its own for each key (`PATCH /items/c` with `[{id, ...}, ...]`): every
+        filter runs first, then every change is written in one transaction (all or none)."""
+        check_collection(collection)
+        keys = [key for key, _ in changes]
+        patches = [_object(data, f"The update of item {key}") for key, data in changes]
+        for key, patch in zip(keys, patches, strict=True):
+            _check_key_unchanged(patch, [key])
+        ids = await self.db.run(lambda conn: _existing(conn, collection, keys))
+        events, context, base = _events(collection, "update"), EventContext(who), _meta(collection, who)
+        filtered = []
+        for key, item_id, patch in zip(keys, ids, patches, strict=True):
+            result = await self.emitter.emit_filter(events, patch, {**base, "keys": [item_id]}, context)
+            filtered.append(_filtered_object(result, "items.update"))
+            _check_key_unchanged(filtered[-1], [key])
+        stored = await self.db.run(lambda conn: _update_each(conn, collection, list(zip(keys, filtered, strict=True))))
+        for item_id, patch in zip(ids, filtered, strict=True):
+            await self.emitter.emit_action(events, {**base, "payload": patch, "keys": [item_id]}, context)
+        return stored
+
+    async def keys_by_query(self, collection: str, query: Json, who: Accountability | None) -> list[str]:
+        """The keys of the items `query` selects (`PATCH`/`DELETE /items/c` with `{"query": ...}`),
+        read as any query is (Directus's `getKeysByQuery`: the `items.query` and `items.read` events
+        fire)."""
+        if not isinstance(query, dict):
+            raise InvalidPayload('"query" must be an object')
+        page, _ = await self.read_by_query(collection, {**query, "fields": [KEY_FIELD]}, who)
+        return [key_of(item[KEY_FIELD]) for item in page.items]
+
     # -- delete ---------------------------------------------------------------
 
     async def delete_one(self, collection: str, key: str, who: Accountability | None) -> None:
@@ -316,14 +347,19 @@ def _existing(conn: Connection, collection: str, keys: Sequence[str]) -> list[Ke
 
 
 def _update(conn: Connection, collection: str, keys: Sequence[str], patch: Item) -> list[Item]:
+    return _update_each(conn, collection, [(key, patch) for key in keys])
+
+
+def _update_each(conn: Connection, collection: str, changes: Sequence[tuple[str, Item]]) -> list[Item]:
     now = datetime.now(UTC)
     _lock_collection(conn, collection)
-    found = _rows(conn, collection, keys)
+    found = _rows(conn, collection, [key for key, _ in changes])
     stored = []
-    for key in keys:
+    for key, patch in changes:
         if key not in found:
             raise _item_not_found(collection, key)
         merged = {**found[key], **patch, KEY_FIELD: found[key][KEY_FIELD]}
+        found[key] = merged
         conn.execute(
             update(items)
             .where(items.c.collection == collection, items.c.key == key)

@@ -68,7 +68,7 @@ def check_trigger_options(trigger: Trigger, raw: dict[str, Any] | None) -> dict[
     elif trigger is Trigger.operation:
         _return(options)
     elif trigger is Trigger.manual:
-        _strings(options, "collections", required=True)
+        _strings(options, "collections", required=False)  # checked when triggered, as Directus does
         for name in ("async", "requireSelection", "requireConfirmation"):
             _bool(options, name)
         location = options.get("location")

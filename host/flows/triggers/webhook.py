@@ -81,6 +81,8 @@ def check_manual(options: dict[str, Any], body: Json) -> None:
         raise InvalidPayload('"collection" is required to trigger a manual flow')
     if not isinstance(collection, str):
         raise InvalidPayload('"collection" must be the name of a collection')
+    if not collections:
+        raise Forbidden('This manual flow has no "collections" in its options: it runs on none until it has some')
     if collection not in collections:
         raise Forbidden(f'"collection": this flow runs on {", ".join(collections)}, not "{collection[:80]}"')
     keys = body.get("keys")
