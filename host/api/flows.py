@@ -1,5 +1,5 @@
-"""Directus's `/flows` REST API (admin only), the flow run log, and the webhook and
-manual triggers `GET|POST /flows/trigger/{id}`."""
+"""Directus's `/flows` REST API (admin only; `SEARCH /flows` reads with the query in the
+body), the flow run log, and the webhook and manual triggers `GET|POST /flows/trigger/{id}`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
 
 from host.api.body import read_body, read_json
+from host.api.search import Params, search_body
 from host.auth import accountability_of, require_admin
 from host.errors import InvalidPayload, NotFound
 from host.flows.manager import FlowManager
@@ -33,9 +34,10 @@ def service_of(request: Request) -> FlowService:
     return service
 
 
-def query_of(request: Request) -> Query:
+def query_of(request: Request, pairs: Params | None = None) -> Query:
+    """The query of the query string (or of `pairs`, from a `SEARCH` body)."""
     params: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items():
+    for name, value in request.query_params.multi_items() if pairs is None else pairs:
         params.setdefault(name, []).append(value)
     settings = request.app.state.settings
     return parse_query(params, settings.query_limit_default, settings.max_json_depth)
@@ -109,6 +111,14 @@ async def trigger_post(flow_id: str, request: Request) -> Response:
 @router.get("", dependencies=[Admin])
 async def list_flows(request: Request) -> dict[str, Any]:
     rows, meta = await service_of(request).list_flows(query_of(request))
+    return listing(rows, meta)
+
+
+@router.api_route("", methods=["SEARCH"], dependencies=[Admin])
+async def search_flows(request: Request) -> dict[str, Any]:
+    """`SEARCH /flows` with the query in the body (`{"query": {...}}`)."""
+    params, _ = await search_body(request, keys_allowed=False)
+    rows, meta = await service_of(request).list_flows(query_of(request, params))
     return listing(rows, meta)
 
 

@@ -1,5 +1,6 @@
-"""Directus's `/operations` REST API (admin only), and `POST /operations/{id}` to run
-a flow's chain from one operation with the request body as `$trigger`."""
+"""Directus's `/operations` REST API (admin only; `SEARCH /operations` reads with the query
+in the body), and `POST /operations/{id}` to run a flow's chain from one operation with the
+request body as `$trigger` (a route of this host: Directus has none)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from host.api.flows import (
     result_response,
     service_of,
 )
+from host.api.search import search_body
 from host.auth import require_admin
 from host.types import Accountability
 
@@ -28,6 +30,14 @@ Admin = Depends(require_admin)
 @router.get("", dependencies=[Admin])
 async def list_operations(request: Request) -> dict[str, Any]:
     rows, meta = await service_of(request).list_operations(query_of(request))
+    return listing(rows, meta)
+
+
+@router.api_route("", methods=["SEARCH"], dependencies=[Admin])
+async def search_operations(request: Request) -> dict[str, Any]:
+    """`SEARCH /operations` with the query in the body (`{"query": {...}}`)."""
+    params, _ = await search_body(request, keys_allowed=False)
+    rows, meta = await service_of(request).list_operations(query_of(request, params))
     return listing(rows, meta)
 
 

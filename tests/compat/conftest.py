@@ -4,8 +4,9 @@
   `COMPAT_DIRECTUS_URL` and `COMPAT_DIRECTUS_TOKEN` name a running Directus 11 (an
   administrator's static token), that Directus too: every test then runs against both, with
   the same assertions (how the answers were compared: docs/directus-compatibility.md).
-- `sdk(command, *args, search=False)`: one call of the SDK (`tests/compat/sdk/call.mjs`, a
-  node process) against the target, with the token as the SDK's static token.
+- `sdk(command, *args, search=False)`: one call of the SDK against the target, with the
+  token as the SDK's static token (`tests/compat/sdk/call.mjs`: one node process serves
+  every call).
 - `collection`: a fresh collection name (on Directus, the collection is created with the
   fields the tests use: `id` integer primary key, `title`, `status`, `n`).
 """
@@ -106,20 +107,48 @@ def target(request: pytest.FixtureRequest) -> Target:
     return Target("exthost", host.url, ADMIN_TOKEN)
 
 
-def run_sdk(target: Target, command: str, *args: Any, search: bool = False) -> Result:
-    request = {"url": target.url, "token": target.token, "command": command, "args": list(args), "search": search}
-    done = subprocess.run(
-        ["node", str(CALL)], input=json.dumps(request), capture_output=True, text=True, cwd=SDK_DIR, timeout=120
-    )
-    assert done.stdout, f"call.mjs printed nothing (exit {done.returncode}): {done.stderr[-2000:]}"
-    out = json.loads(done.stdout)
-    return Result(out.get("data"), out.get("error"), out.get("status"), out.get("method"), out.get("path"))
+class SdkProcess:
+    """One node process running `call.mjs`: a JSON request a line in, a JSON answer a line out."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            ["node", str(CALL)], cwd=SDK_DIR, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+
+    def call(self, target: Target, command: str, *args: Any, search: bool = False) -> Result:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        request = {"url": target.url, "token": target.token, "command": command, "args": list(args), "search": search}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            stderr = self.process.stderr.read() if self.process.stderr else ""
+            raise AssertionError(f"call.mjs ended without answering {command}: {stderr[-2000:]}")
+        out = json.loads(line)
+        return Result(out.get("data"), out.get("error"), out.get("status"), out.get("method"), out.get("path"))
+
+    def close(self) -> None:
+        try:
+            self.process.communicate(timeout=30)  # closes stdin, reads and closes stdout and stderr
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+
+
+@pytest.fixture(scope="package")
+def sdk_process() -> Iterator[SdkProcess]:
+    process = SdkProcess()
+    try:
+        yield process
+    finally:
+        process.close()
 
 
 @pytest.fixture
-def sdk(target: Target) -> Sdk:
+def sdk(target: Target, sdk_process: SdkProcess) -> Sdk:
     def call(command: str, *args: Any, search: bool = False) -> Result:
-        return run_sdk(target, command, *args, search=search)
+        return sdk_process.call(target, command, *args, search=search)
 
     return call
 
