@@ -32,10 +32,13 @@ from host.flows.triggers.options import check_trigger_options
 from host.storage import Database
 from host.types import Accountability, Json
 
+_REASONS = {"required": "Value is required.", "nnull": "Value can't be null."}
+"""Directus's words for the kinds of rule it names itself (`@directus/validation`)."""
+
 
 def _invalid(error: FieldError) -> FailedValidation:
-    reason = error.reason[:1].upper() + error.reason[1:]
-    return FailedValidation(error.field, error.type, f"{reason}.", error.valid)
+    reason = _REASONS.get(error.type) or f"{error.reason[:1].upper()}{error.reason[1:]}."
+    return FailedValidation(error.field, error.type, reason, error.valid)
 
 
 def _prefix(index: int, many: bool) -> str:
@@ -177,8 +180,9 @@ class FlowService:
     def _check_type(self, op_type: str, options: dict[str, Any], prefix: str) -> None:
         kind = self.registry.get(op_type)
         if kind is None:
-            known = ", ".join(sorted(op.id for op in self.registry))
-            raise FieldError(f"{prefix}type", f'unknown operation type "{op_type}" (known: {known})')
+            known = sorted(op.id for op in self.registry)
+            message = f'unknown operation type "{op_type}" (known: {", ".join(known)})'
+            raise FieldError(f"{prefix}type", message, "in", list(known))
         if kind.check is not None:
             try:
                 kind.check(options)

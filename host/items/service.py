@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from host.errors import ExtensionFailed, InvalidPayload, NotFound, RecordNotUnique
+from host.errors import ExtensionFailed, FailedValidation, InvalidPayload, NotFound, RecordNotUnique
 from host.events import Emitter, EventContext
 from host.items.query import Page, Query, project, run_query
 from host.items.tables import collections, items
@@ -100,6 +100,8 @@ class ItemsService:
         docs = [_object(item, "An item") for item in data]
         if not docs:
             return []
+        for doc in docs:
+            _check_given_key(doc)
         events, context, base = _events(collection, "create"), EventContext(who), _meta(collection, who)
         filtered = []
         for doc in docs:
@@ -227,6 +229,16 @@ def _filtered_object(value: Json, event: str) -> Item:
     if not isinstance(value, dict):
         raise ExtensionFailed("hooks", f"a filter on {event} returned {type(value).__name__}, not an object")
     return value
+
+
+def _check_given_key(doc: Item) -> None:
+    """The key a client wrote in a new item, if any: Directus's `FAILED_VALIDATION` naming
+    `id` when it cannot be one."""
+    if doc.get(KEY_FIELD) is not None:
+        try:
+            key_of(doc[KEY_FIELD])
+        except InvalidPayload as exc:
+            raise FailedValidation(KEY_FIELD, "regex", exc.message) from None
 
 
 def _check_key_unchanged(patch: Item, keys: Sequence[str]) -> None:

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from tests.cluster.processes import HostProcess, host_env, start_host
-from tests.support import ADMIN_TOKEN
+from tests.support import ADMIN_TOKEN, write_extension
 
 SDK_DIR = Path(__file__).parent / "sdk"
 CALL = SDK_DIR / "call.mjs"
@@ -82,10 +82,23 @@ def _directus() -> Target | None:
     return Target("directus", url.rstrip("/"), token) if url and token else None
 
 
+ECHO_ENDPOINT = """
+export default (router) => {
+  router.get('/', (req) => ({ status: 200, body: Object.keys(req).sort() }));
+};
+"""
+USER_TOKEN = "compat-viewer-token"
+"""A user who is not the administrator (role `viewer`, allowed to read items)."""
+
+
 @pytest.fixture(scope="package")
 def exthost(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
+    """The host: SQLite, one user besides the administrator, an endpoint `compat-echo` that
+    answers the names of the fields of the request it was given."""
     root = tmp_path_factory.mktemp("compat")
-    host = start_host(host_env(root))
+    write_extension(root / "extensions", "compat-echo", "endpoint", ECHO_ENDPOINT)
+    env = host_env(root, USER_TOKENS=f"{USER_TOKEN}:viewer:viewer", ITEMS_PERMISSIONS='{"viewer": {"*": ["read"]}}')
+    host = start_host(env)
     try:
         host.wait_ready()
         yield host

@@ -436,10 +436,10 @@ def test_an_extension_cannot_steer_an_operation_past_the_callers_rights(api: Api
 def test_permissions_cannot_be_templated_or_malformed(api: Api, client: TestClient, value: Any) -> None:
     flow_id = api.post("/flows", {"name": "bad permissions", "trigger": "webhook", "options": {"method": "POST"}})["id"]
     op = {"key": "op", "type": "item-read", "flow": flow_id, "options": {"collection": "vault", "permissions": value}}
-    assert_error(client.post("/operations", json=op, headers=ADMIN), 400, "INVALID_PAYLOAD", "options.permissions")
+    assert_error(client.post("/operations", json=op, headers=ADMIN), 400, "FAILED_VALIDATION", "options.permissions")
     good = api.post("/operations", {**op, "options": {"collection": "vault", "permissions": "$trigger"}})
     patched = client.patch(f"/operations/{good['id']}", json={"options": {"collection": "vault", "permissions": value}}, headers=ADMIN)
-    assert_error(patched, 400, "INVALID_PAYLOAD", "options.permissions")
+    assert_error(patched, 400, "FAILED_VALIDATION", "options.permissions")
     assert api.get(f"/operations/{good['id']}")["options"]["permissions"] == "$trigger"
 
 

@@ -105,8 +105,8 @@ def test_primary_keys_in_bodies_outside_64_bits_are_400(backend: Backend) -> Non
     client = backend.client
     for body in ({"id": 2**63}, {"id": "9223372036854775808"}, {"id": -(2**63) - 1}, {"id": 10**30},
                  {"id": "1" * 300}):
-        refused(client.post("/items/keys", json=body, headers=ADMIN), "INVALID_PAYLOAD", '"id"')
-    refused(client.post("/items/keys", content=b'{"id": 1e30}', headers=JSON), "INVALID_PAYLOAD", '"id"')
+        refused(client.post("/items/keys", json=body, headers=ADMIN), "FAILED_VALIDATION", '"id"')
+    refused(client.post("/items/keys", content=b'{"id": 1e30}', headers=JSON), "FAILED_VALIDATION", '"id"')
     assert client.get("/items/keys", headers=ADMIN).status_code == 404, "the collection was created"
 
     assert client.post("/items/keys", json={"id": INT64_MAX}, headers=ADMIN).status_code == 200
@@ -124,12 +124,12 @@ def test_operation_positions_outside_their_column_are_400(backend: Backend) -> N
     for position in (2**31, -(2**31) - 1, 10**30):
         response = client.post("/operations", json={"key": "p", "type": "log", "flow": flow, "position_x": position},
                                headers=ADMIN)
-        refused(response, "INVALID_PAYLOAD", "position_x")
+        refused(response, "FAILED_VALIDATION", "position_x")
     made = client.post("/operations", json={"key": "p", "type": "log", "flow": flow, "position_y": 2**31 - 1},
                        headers=ADMIN)
     assert made.status_code == 200, made.text
     operation = made.json()["data"]["id"]
-    refused(client.patch(f"/operations/{operation}", json={"position_y": 2**31}, headers=ADMIN), "INVALID_PAYLOAD")
+    refused(client.patch(f"/operations/{operation}", json={"position_y": 2**31}, headers=ADMIN), "FAILED_VALIDATION")
     assert client.get(f"/operations/{operation}", headers=ADMIN).json()["data"]["position_y"] == 2**31 - 1
 
 

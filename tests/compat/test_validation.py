@@ -1,0 +1,69 @@
+"""Validation errors as the SDK sees them: Directus's 400 `FAILED_VALIDATION`, with
+`extensions.field` (the field) and `extensions.type` (the kind of rule broken), and a message
+`Validation failed for field "<field>". ...` (`@directus/validation`)."""
+
+from __future__ import annotations
+
+from tests.compat.conftest import Result, Sdk
+
+
+def failed(result: Result, field: str, kind: str) -> dict[str, object]:
+    assert result.status == 400, result
+    error = result.errors[0]
+    assert error["extensions"]["code"] == "FAILED_VALIDATION"
+    assert (error["extensions"]["field"], error["extensions"]["type"]) == (field, kind)
+    assert error["message"].startswith(f'Validation failed for field "{field}".')
+    extensions: dict[str, object] = error["extensions"]
+    return extensions
+
+
+def test_flow_without_a_name_is_refused_as_required(sdk: Sdk) -> None:
+    result = sdk("createFlow", {"trigger": "webhook"})
+    failed(result, "name", "required")
+    assert result.errors[0]["message"] == 'Validation failed for field "name". Value is required.'
+
+
+def test_flow_name_set_to_null_is_refused_as_nnull(sdk: Sdk) -> None:
+    flow = sdk("createFlow", {"name": "named", "trigger": "webhook"}).ok()
+    result = sdk("updateFlow", flow["id"], {"name": None})
+    failed(result, "name", "nnull")
+    assert result.errors[0]["message"] == 'Validation failed for field "name". Value can\'t be null.'
+
+
+def test_flow_status_outside_its_values_names_the_valid_ones(sdk: Sdk) -> None:
+    extensions = failed(sdk("createFlow", {"name": "s", "trigger": "webhook", "status": "paused"}), "status", "in")
+    assert extensions["valid"] == ["active", "inactive"]
+
+
+def test_schedule_flow_with_a_bad_cron_names_the_option(sdk: Sdk) -> None:
+    failed(sdk("createFlow", {"name": "s", "trigger": "schedule", "options": {"cron": "every day"}}), "options.cron",
+           "regex")
+
+
+def test_batch_create_names_the_item(sdk: Sdk) -> None:
+    failed(sdk("createFlows", [{"name": "ok", "trigger": "webhook"}, {"trigger": "webhook"}]), "[1].name", "required")
+
+
+def test_operation_of_an_unknown_type_names_the_known_ones(sdk: Sdk) -> None:
+    flow = sdk("createFlow", {"name": "ops", "trigger": "webhook"}).ok()
+    body = {"flow": flow["id"], "key": "k", "type": "no-such-type", "position_x": 1, "position_y": 1}
+    extensions = failed(sdk("createOperation", body), "type", "in")
+    assert isinstance(extensions["valid"], list) and "log" in extensions["valid"]
+
+
+def test_operation_key_with_spaces_is_refused(sdk: Sdk) -> None:
+    flow = sdk("createFlow", {"name": "ops", "trigger": "webhook"}).ok()
+    body = {"flow": flow["id"], "key": "not a key", "type": "log", "position_x": 1, "position_y": 1}
+    failed(sdk("createOperation", body), "key", "regex")
+
+
+def test_item_with_a_key_that_cannot_be_one_names_id(sdk: Sdk, collection: str) -> None:
+    failed(sdk("createItem", collection, {"id": {"nested": 1}, "title": "x"}), "id", "regex")
+    failed(sdk("createItems", collection, [{"title": "fine"}, {"id": True}]), "id", "regex")
+
+
+def test_batch_update_without_keys_or_query_is_a_400_naming_them(sdk: Sdk, collection: str) -> None:
+    sdk("createItem", collection, {"title": "x"}).ok()
+    result = sdk("updateItemsBatch", collection, [{"title": "no key"}])
+    assert (result.status, result.code) == (400, "INVALID_PAYLOAD")
+    assert '"[0].id"' in result.errors[0]["message"]
