@@ -53,6 +53,13 @@ def test_create_manual_flow_without_collections(sdk: Sdk) -> None:
     assert flow["options"] == {"requireSelection": False}
 
 
+def test_trigger_manual_flow_without_collections_is_forbidden(sdk: Sdk) -> None:
+    """Saved without `collections`, a manual flow is checked when triggered: no collection is its."""
+    flow = sdk("createFlow", {"name": "nowhere", "trigger": "manual", "options": {"requireSelection": False}}).ok()
+    result = sdk("triggerFlow", "POST", flow["id"], {"collection": "posts"})
+    assert (result.status, result.code) == (403, "FORBIDDEN")
+
+
 def test_create_flows(sdk: Sdk) -> None:
     flows = sdk("createFlows", [{"name": "a", "trigger": "webhook"}, {"name": "b", "trigger": "operation"}]).ok()
     assert [flow["name"] for flow in flows] == ["a", "b"]

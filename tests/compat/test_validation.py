@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from tests.compat.conftest import Result, Sdk
+from tests.compat.conftest import Result, Sdk, Target
 
 
 def failed(result: Result, field: str, kind: str) -> dict[str, object]:
@@ -67,3 +67,27 @@ def test_batch_update_without_keys_or_query_is_a_400_naming_them(sdk: Sdk, colle
     result = sdk("updateItemsBatch", collection, [{"title": "no key"}])
     assert (result.status, result.code) == (400, "INVALID_PAYLOAD")
     assert '"[0].id"' in result.errors[0]["message"]
+
+
+def test_bad_search_bodies_are_400_naming_what_is_wrong(target: Target, collection: str) -> None:
+    with target.http() as http:
+        http.post(f"/items/{collection}", json={"title": "x"}).raise_for_status()
+        for body, words in (({"query": "title"}, '"query"'), ({"nope": 1}, '"nope"'), ([1], "object"),
+                            ({"keys": 5}, '"keys"')):
+            response = http.request("SEARCH", f"/items/{collection}", json=body)
+            assert response.status_code == 400, response.text
+            assert words in response.json()["errors"][0]["message"]
+        empty = http.request("SEARCH", f"/items/{collection}")
+        assert empty.status_code == 400
+
+
+def test_batch_writes_without_keys_or_query_are_400(target: Target, collection: str) -> None:
+    with target.http() as http:
+        http.post(f"/items/{collection}", json={"title": "x"}).raise_for_status()
+        for method, body in (("PATCH", {"data": {"title": "y"}}), ("PATCH", {"keys": [1]}),
+                             ("PATCH", {"keys": [1], "query": {}, "data": {}}), ("DELETE", {"keys": [1], "query": {}}),
+                             ("DELETE", {"query": []}), ("PATCH", {"query": {"filter": {"x": {"_nope": 1}}}, "data": {}})):
+            response = http.request(method, f"/items/{collection}", json=body)
+            assert response.status_code == 400, (method, body, response.text)
+            assert response.json()["errors"][0]["extensions"]["code"] in ("INVALID_PAYLOAD", "INVALID_QUERY")
+        assert http.get(f"/items/{collection}").json()["data"] == [{"id": 1, "title": "x"}]
