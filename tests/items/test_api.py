@@ -194,3 +194,36 @@ def test_concurrent_writes_lose_nothing(api: TestClient) -> None:
     assert item == {"id": 1, **{f"f{n}": n for n in range(24)}}
     ids = sorted(r.json()["data"]["id"] for r in creates)
     assert ids == list(range(2, 26))
+
+
+def test_batch_update_by_array_and_by_query_delete_by_query_and_search(api: TestClient) -> None:
+    api.post("/items/jobs", json=[{"n": 1, "s": "a"}, {"n": 2, "s": "b"}, {"n": 3, "s": "b"}], headers=ADMIN)
+    each = api.patch("/items/jobs?fields=id,n", json=[{"id": 3, "n": 30}, {"id": 1, "n": 10}], headers=ADMIN)
+    assert each.json() == {"data": [{"id": 3, "n": 30}, {"id": 1, "n": 10}]}
+    missing = api.patch("/items/jobs", json=[{"id": 2, "n": 20}, {"id": 99, "n": 0}], headers=ADMIN)
+    assert error(missing)[:2] == (404, "NOT_FOUND")
+    assert api.get("/items/jobs/2", headers=ADMIN).json()["data"]["n"] == 2, "a refused batch wrote nothing"
+
+    by_query = {"query": {"filter": {"s": {"_eq": "b"}}, "sort": ["-n"]}, "data": {"s": "c"}}
+    assert [item["id"] for item in api.patch("/items/jobs", json=by_query, headers=ADMIN).json()["data"]] == [3, 2]
+    limited = {"query": {"filter": {"s": {"_eq": "c"}}, "sort": ["n"], "limit": 1}, "data": {"first": True}}
+    assert api.patch("/items/jobs", json=limited, headers=ADMIN).json()["data"] == [
+        {"id": 2, "n": 2, "s": "c", "first": True}
+    ]
+    nothing = {"query": {"filter": {"s": {"_eq": "zzz"}}}, "data": {"s": "never"}}
+    assert api.patch("/items/jobs", json=nothing, headers=ADMIN).json() == {"data": []}
+
+    search = api.request("SEARCH", "/items/jobs", json={"query": {"filter": {"s": {"_eq": "c"}}, "fields": ["id"],
+                                                                  "sort": "id", "meta": "filter_count"}}, headers=ADMIN)
+    assert search.json() == {"data": [{"id": 2}, {"id": 3}], "meta": {"filter_count": 2}}
+    by_keys = api.request("SEARCH", "/items/jobs?fields=id", json={"keys": [3, 1]}, headers=ADMIN)
+    assert sorted(item["id"] for item in by_keys.json()["data"]) == [1, 3]
+
+    gone = api.request("DELETE", "/items/jobs", json={"query": {"filter": {"n": {"_gte": 10}}}}, headers=ADMIN)
+    assert gone.status_code == 204
+    assert [item["id"] for item in api.get("/items/jobs", headers=ADMIN).json()["data"]] == [2]
+    assert api.get("/items/jobs", headers=bearer("nobody-token")).status_code == 403
+    assert api.request("SEARCH", "/items/jobs", json={"query": {}}, headers=bearer("nobody-token")).status_code == 403
+    viewer = api.request("DELETE", "/items/jobs", json={"query": {}}, headers=bearer("victor-token"))
+    assert viewer.status_code == 403
+    assert [item["id"] for item in api.get("/items/jobs", headers=ADMIN).json()["data"]] == [2]
