@@ -188,3 +188,24 @@ def test_a_quarantined_filter_rejects_the_write(extensions_dir: Path, host: Host
         # fail closed: validation is not skipped, the write is refused (tests/security/test_fail_closed.py)
         assert error(client.post("/items/a", json={"loop": False}, headers=ADMIN))[:2] == (503, "EXTENSION_UNAVAILABLE")
         assert client.get("/items/a", headers=ADMIN).status_code == 404  # nothing was ever written
+
+
+def test_a_batch_update_runs_one_filter_per_item_and_a_throw_cancels_all(extensions_dir: Path, host: Host) -> None:
+    """`PATCH /items/c` with `[{id, ...}, ...]`: each item's change goes through `items.update` with
+    its own `keys`; one refusal and none is written."""
+    hook(
+        extensions_dir,
+        "per-item",
+        """filter('items.update', (payload, meta) => {
+             if (payload.title === 'bad') throw new Error('not for ' + meta.keys.join(','));
+             return { ...payload, seen: meta.keys };
+           });""",
+    )
+    with host() as client:
+        client.post("/items/posts", json=[{"title": "a"}, {"title": "b"}], headers=ADMIN)
+        done = client.patch("/items/posts", json=[{"id": 2, "title": "B"}, {"id": 1, "title": "A"}], headers=ADMIN)
+        assert done.json()["data"] == [{"id": 2, "title": "B", "seen": [2]}, {"id": 1, "title": "A", "seen": [1]}]
+        refused = client.patch("/items/posts", json=[{"id": 1, "title": "ok"}, {"id": 2, "title": "bad"}],
+                               headers=ADMIN)
+        assert error(refused) == (400, "INVALID_PAYLOAD", "not for 2")
+        assert [item["title"] for item in client.get("/items/posts", headers=ADMIN).json()["data"]] == ["A", "B"]
