@@ -2,7 +2,7 @@
 
 - `SEARCH /items/c`, `SEARCH /flows`, `SEARCH /operations`: the body is `{"query": {...}}`
   (what the SDK's `withSearch` sends) and/or, for items, `{"keys": [...]}`; a `query` in the
-  body replaces the query string's, as in Directus.
+  body replaces the query string's, as in Directus (no body: the query string's query).
 - `PATCH` and `DELETE /items/c` with `{"query": {...}}`: the items the query selects.
 
 A JSON query is turned into the query-string parameters it stands for (`filter` object ->
@@ -52,7 +52,9 @@ def query_params(query: Json) -> Params:
 async def search_body(request: Request, *, keys_allowed: bool) -> tuple[Params, list[Json] | None]:
     """The parameters of a `SEARCH` request (the body's `query`, else the query string's) and
     the body's `keys` (items only)."""
-    body = await read_json(request)
+    body = await read_json(request, required=False)
+    if body is None:  # no body: the query string's query, as Directus does
+        return list(request.query_params.multi_items()), None
     if not isinstance(body, dict):
         raise InvalidPayload('Invalid payload. A SEARCH body is an object: {"query": {...}}')
     allowed = {"query", "keys"} if keys_allowed else {"query"}

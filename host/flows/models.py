@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -62,6 +62,14 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def timestamp(value: datetime | None) -> str | None:
+    """A stored time as Directus shows a `timestamp` field: UTC, milliseconds, `Z`
+    (`2024-05-01T10:00:00.123Z`)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 @dataclass(frozen=True)
 class OperationRecord:
     id: str
@@ -76,10 +84,13 @@ class OperationRecord:
     reject: str | None = None
     date_created: datetime | None = None
     user_created: str | None = None
+    options_null: bool = False
+    """No `options` were given: shown as `options: null`, as Directus does; the engine reads `{}`."""
 
     def to_json(self) -> dict[str, Json]:
         data = asdict(self)
-        data["date_created"] = self.date_created.isoformat() if self.date_created else None
+        data["date_created"] = timestamp(self.date_created)
+        data["options"] = None if self.options_null else self.options
         return {name: data[name] for name in OPERATION_FIELDS}
 
 
@@ -108,7 +119,7 @@ class FlowRecord:
     def to_json(self) -> dict[str, Json]:
         data = asdict(self)
         data["trigger"] = self.trigger.value
-        data["date_created"] = self.date_created.isoformat() if self.date_created else None
+        data["date_created"] = timestamp(self.date_created)
         data["options"] = None if self.options_null else self.options
         return {name: data[name] for name in FLOW_FIELDS}
 

@@ -52,6 +52,7 @@ def _operation(row: RowMapping) -> OperationRecord:
         reject=row["reject"],
         date_created=_aware(row["date_created"]),
         user_created=row["user_created"],
+        options_null=row["options"] is None,
     )
 
 

@@ -5,6 +5,7 @@ manager of every process reloads the active flows (this one before the request r
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,9 +37,17 @@ _REASONS = {"required": "Value is required.", "nnull": "Value can't be null."}
 """Directus's words for the kinds of rule it names itself (`@directus/validation`)."""
 
 
+_IN_BATCH = re.compile(r"^\[(\d+)\]\.(.+)$")
+
+
 def _invalid(error: FieldError) -> FailedValidation:
+    """Directus's error: `field` is the field's own name (`name`, not `[1].name`, in a batch:
+    the message says which item)."""
     reason = _REASONS.get(error.type) or f"{error.reason[:1].upper()}{error.reason[1:]}."
-    return FailedValidation(error.field, error.type, reason, error.valid)
+    field, batch = error.field, _IN_BATCH.match(error.field)
+    if batch:
+        field, reason = batch.group(2), f"{reason} (item [{batch.group(1)}] of the batch)"
+    return FailedValidation(field, error.type, reason, error.valid)
 
 
 def _prefix(index: int, many: bool) -> str:
@@ -209,6 +218,7 @@ class FlowService:
                     position_x=data.position_x,
                     position_y=data.position_y,
                     options=data.options or {},
+                    options_null=data.options is None,
                     resolve=data.resolve,
                     reject=data.reject,
                     date_created=now + timedelta(microseconds=index),
@@ -253,7 +263,8 @@ class FlowService:
             for op_id in ids:
                 if op_id not in current:
                     raise NotFound(f'Operation "{op_id}" not found')
-            updated = {op_id: dataclasses.replace(op, **changes) for op_id, op in current.items()}
+            record_changes = {**changes, **({"options": changes["options"] or {}} if "options" in changes else {})}
+            updated = {op_id: dataclasses.replace(op, **record_changes) for op_id, op in current.items()}
             if "type" in changes or "options" in changes:
                 for op in updated.values():
                     self._check_type(op.type, op.options or {}, "")
@@ -267,7 +278,7 @@ class FlowService:
                 present = {op.id for op in members}
                 members += [op for op in updated.values() if op.flow == flow_id and op.id not in present]
                 check_flow_graph(flow, members)
-            values = {name: changes[name] if name != "options" else (changes[name] or {}) for name in changes}
+            values = dict(changes)  # `options: null` is stored as null, and shown so
             for op_id in ids:
                 repository.update_operation(conn, op_id, values)
             return list(ids)

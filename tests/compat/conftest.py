@@ -166,6 +166,17 @@ def sdk(target: Target, sdk_process: SdkProcess) -> Sdk:
     return call
 
 
+@pytest.fixture
+def host_sdk(exthost: HostProcess, sdk_process: SdkProcess) -> Sdk:
+    """`sdk` against the host only (for what Directus does not check: the host's stricter rules)."""
+    host = Target("exthost", exthost.url, ADMIN_TOKEN)
+
+    def call(command: str, *args: Any, search: bool = False) -> Result:
+        return sdk_process.call(host, command, *args, search=search)
+
+    return call
+
+
 FIELDS = [
     {"field": "title", "type": "string"},
     {"field": "status", "type": "string"},

@@ -7,6 +7,7 @@ row in that page's table and its own test in `test_differences.py`.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from tests.compat.conftest import Sdk, Target
@@ -134,10 +135,11 @@ def test_aggregate(sdk: Sdk, collection: str) -> None:
 
 def test_create_collection(sdk: Sdk, target: Target) -> None:
     """`createCollection`: the minimal /collections API (built by the query engine's work)."""
-    name = f"made_{abs(hash(target.url)) % 10**6}"
+    name = f"made_{uuid.uuid4().hex[:10]}"
     made = sdk("createCollection", {"collection": name, "schema": {}, "meta": {},
                                     "fields": [{"field": "id", "type": "integer",
-                                                "schema": {"is_primary_key": True, "has_auto_increment": True}}]})
+                                                "schema": {"is_primary_key": True, "has_auto_increment": True}},
+                                               {"field": "title", "type": "string"}]})
     assert made.ok()["collection"] == name
     item = sdk("createItem", name, {"title": "first"}).ok()
     assert item["title"] == "first"

@@ -128,8 +128,9 @@ def test_bad_operations_are_refused_naming_the_field(api: Api, flows_host: TestC
     assert '"flow"' in create({"key": "d", "type": "log", "flow": "missing-flow"})
     assert '"options.filter"' in create({"key": "d", "type": "condition", "options": {"filter": {"x": {"_nope": 1}}}})
     assert '"options.iterationMode"' in create({"key": "d", "type": "trigger", "options": {"flow": other_id, "iterationMode": "random"}})
-    assert '"[1].key"' in error_of(flows_host.post("/operations", json=[
+    duplicate = error_of(flows_host.post("/operations", json=[
         {"flow": flow_id, "key": "e", "type": "log"}, {"flow": flow_id, "key": "e", "type": "log"}], headers=ADMIN))
+    assert '"key". ' in duplicate and "(item [1] of the batch)" in duplicate
     assert '"resolve"' in link("a", {"resolve": other["z"]})
     assert '"reject"' in link("a", {"reject": "00000000-0000-0000-0000-000000000000"})
     assert '"resolve"' in link("a", {"resolve": ops["a"]})
