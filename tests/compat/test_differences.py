@@ -77,3 +77,11 @@ def test_endpoint_request_fields_are_a_superset(sdk: Sdk) -> None:
     fields = sdk("customEndpoint", {"path": "/compat-echo/", "method": "GET"}).ok()
     assert {"url", "headers", "body"} <= set(fields)
     assert set(fields) == {"accountability", "body", "headers", "method", "params", "path", "query", "url"}
+
+
+def test_users_are_named_by_their_tokens(sdk: Sdk) -> None:
+    """`user_created` (and `$accountability.user`) is the user named in `ADMIN_TOKEN`/`USER_TOKENS`."""
+    flow = sdk("createFlow", {"name": "whose", "trigger": "webhook"}).ok()
+    assert flow["user_created"] == "admin"
+    op = sdk("createOperation", {"flow": flow["id"], "key": "k", "type": "log"}).ok()
+    assert op["user_created"] == "admin"
