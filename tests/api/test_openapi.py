@@ -27,7 +27,6 @@ from schemathesis.checks import (
 )
 
 from host.api.openapi import DIRECTUS_QUERY, SPECS
-from host.app import create_app
 from tests.cluster.processes import HostProcess, host_env, hosts, start_host
 from tests.support import ADMIN, ADMIN_TOKEN, make_settings, running_host, write_extension
 
