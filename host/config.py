@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 ItemAction = Literal["read", "create", "update", "delete", "*"]
 
@@ -264,6 +265,20 @@ class Settings(BaseSettings):
             return None
         if isinstance(value, str) and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"REDIS {value[:80]!r} is not a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("db_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            backend = make_url(value).get_backend_name()
+        except Exception:
+            backend = ""
+        if backend not in ("sqlite", "postgresql"):
+            shown = re.sub(r"//([^:/@]*):[^@]*@", r"//\1:****@", value)[:80]
+            raise ValueError(f"DB_URL {shown!r} is not a sqlite:// or postgresql:// database URL")
         return value
 
     @field_validator("max_payload_size", mode="before")
