@@ -209,7 +209,10 @@ class Settings(BaseSettings):
     )
     queue_poll_interval: int = Field(250, gt=0, description="ms between looks for jobs queued by other processes")
     queue_namespace: str = Field(
-        "exthost", min_length=1, max_length=100, description="prefix of the queue's and the rate limiter's Redis keys (with REDIS)"
+        "exthost",
+        min_length=1,
+        max_length=100,
+        description="prefix of the queue's and the rate limiter's Redis keys (with REDIS)",
     )
     # HTTP behaviour (docs/http.md)
     cors_enabled: bool = Field(False, description="answer CORS requests (preflights included)")
