@@ -167,6 +167,7 @@ def _negatable(raw: dict[str, Any]) -> bool:
     return any(body["schema"] for body in bodies) or bool(typed)
 
 
+@pytest.mark.timeout(900)  # some 600 requests on a shared machine; no bound on how long they take
 def test_schemathesis_finds_no_failure(api_schema: Any) -> None:
     """Every operation, as the admin (so requests reach past authentication), in schemathesis's
     positive and negative modes: no 5xx; every status, content type, header and body as documented;
