@@ -164,7 +164,7 @@ def _success(method: str, path: str, status: int) -> tuple[str, Schema]:
     return "200", {"description": "Success", "content": {"application/json": {"schema": DATA}}}
 
 
-def _statuses(access: Access, params: tuple[str, ...], body: Schema | None, errors: tuple[int, ...]) -> set[int]:
+def _statuses(access: Access, errors: tuple[int, ...]) -> set[int]:
     found = {400, 413, 429, *errors}  # every route: MAX_PAYLOAD_SIZE, a malformed request, RATE_LIMITER_*
     if access is not None:
         found |= {401}
@@ -182,7 +182,7 @@ def _document(method: str, path: str, operation: Schema, spec: Spec) -> None:
     else:
         operation.pop("requestBody", None)
     responses: dict[str, Schema] = dict(_success(method, path, status) for status in successes)
-    responses.update(_errors(_statuses(access, params, body, errors)))
+    responses.update(_errors(_statuses(access, errors)))
     operation["responses"] = responses
     if access in ("admin", "user"):
         operation["security"] = _TOKEN
