@@ -4,6 +4,7 @@ by two hosts, and `/server/health` degraded while the database is unreachable.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from host.health import check_redis
 from tests.cluster.processes import HostProcess, host_env, hosts, start_host
 from tests.storage.databases import REDIS_URL, fresh_postgres_database, fresh_redis_namespace, postgres_problem
 from tests.support import ADMIN, ADMIN_TOKEN, make_settings, running_host, wait_for
@@ -192,3 +194,21 @@ def test_health_reports_the_database_down_and_back(tmp_path: Path) -> None:
         proxy.up()
         wait_for(lambda: client.get("/server/health").status_code == 200, "the database to be healthy again")
         assert client.get("/server/health", headers=ADMIN).json()["status"] in ("ok", "warn")
+
+
+def test_health_checks_redis_when_it_is_set(tmp_path: Path) -> None:
+    with fresh_redis_namespace() as namespace, running_host(
+        make_settings(tmp_path, redis=REDIS_URL, queue_namespace=namespace)
+    ) as client:
+        report = client.get("/server/health", headers=ADMIN).json()
+        assert set(report["checks"]) == {"sqlite:responseTime", "redis:responseTime"}
+        assert report["checks"]["redis:responseTime"][0]["status"] in ("ok", "warn")
+
+
+def test_an_unreachable_redis_is_an_error_check() -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    check = asyncio.run(check_redis(f"redis://127.0.0.1:{port}/0"))
+    assert check["status"] == "error" and check["componentType"] == "datastore"
+    assert "Connection" in check["output"] or "refused" in check["output"], check
