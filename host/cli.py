@@ -10,8 +10,38 @@ import httpx
 import typer
 
 from host.config import Settings
+from host.settingsview import SettingsError, load_settings
 
 app = typer.Typer(help="Run sandboxed Directus-style extensions.", no_args_is_help=True)
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    """The settings, or one line a bad value on stderr and exit status 2."""
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        for line in exc.lines:
+            typer.echo(f"exthost: {line}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.callback()
+def main() -> None:
+    """Every command checks the settings first: nothing starts with a value it cannot use."""
+    settings_or_exit()
+
+
+@app.command()
+def config(as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False) -> None:
+    """Print the effective settings (environment, `.env`, defaults), secrets masked."""
+    from host.settingsview import effective
+
+    shown = effective(settings_or_exit())
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2))
+        return
+    for name, value in shown.items():
+        typer.echo(f"{name}={value}")
 
 
 @app.command()
@@ -29,9 +59,10 @@ def serve(
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    settings = Settings()
+    overrides = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    settings = settings_or_exit(**overrides)
     settings.data_path.mkdir(parents=True, exist_ok=True)
-    code = run_server(host or settings.host, port or settings.port, count)
+    code = run_server(settings.host, settings.port, count, settings.log_level, settings.log_style)
     if code:
         raise typer.Exit(code)
 
@@ -82,7 +113,7 @@ def validate(folder: Annotated[Path, typer.Argument(help="The extension folder")
     from host.paths import SDK_PATH
     from host.runtime import Runtime
 
-    settings = Settings()
+    settings = settings_or_exit()
     namespace = HostNamespace.of_routes(create_app(settings).routes)
     runtime = Runtime(settings, SDK_PATH)
     try:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 ItemAction = Literal["read", "create", "update", "delete", "*"]
 
@@ -38,7 +39,7 @@ def parse_user_tokens(value: object) -> object:
     if not text:
         return {}
     if text[0] in "[{":
-        parsed: Any = json.loads(text)
+        parsed: Any = _json_setting(text, "USER_TOKENS")
         if isinstance(parsed, list):
             return {entry["token"]: {k: v for k, v in entry.items() if k != "token"} for entry in parsed}
         return parsed
@@ -51,6 +52,55 @@ def parse_user_tokens(value: object) -> object:
             raise ValueError(f"USER_TOKENS entry {part.strip()!r} is not 'token:user:role'")
         tokens[pieces[0]] = {"user": pieces[1], "role": pieces[2]}
     return tokens
+
+
+LogLevel = Literal["fatal", "error", "warn", "info", "debug", "trace", "silent"]
+
+
+class OriginPattern(BaseModel):
+    """`CORS_ORIGIN=regex:PATTERN`: origins the pattern matches in full."""
+
+    model_config = ConfigDict(frozen=True)
+    regex: str
+
+
+CorsOrigin = bool | list[str] | OriginPattern
+
+
+def _comma_list(text: str) -> list[str]:
+    text = text.strip().removeprefix("array:")
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def parse_cors_origin(value: object) -> object:
+    """`CORS_ORIGIN` as Directus reads it: `true` (reflect the request's origin), `false`, one
+    origin, a comma-separated list (`array:` prefix allowed), or `regex:PATTERN`."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if text.startswith("regex:"):
+        pattern = text.removeprefix("regex:")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"regex:{pattern} is not a regular expression ({exc})") from None
+        return OriginPattern(regex=pattern)
+    origins = _comma_list(text)
+    if not origins:
+        return False
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise ValueError(f"{origin!r} is not an origin such as https://example.com")
+    return origins
+
+
+def _json_setting(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{name} is not JSON ({exc})") from None
 
 
 _BYTE_UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
@@ -74,8 +124,10 @@ def parse_byte_size(value: object, name: str) -> int:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
-    host: str = "127.0.0.1"
-    port: int = 8055
+    host: str = Field("127.0.0.1", min_length=1, description="address `exthost serve` binds")
+    port: int = Field(8055, ge=0, le=65535, description="port `exthost serve` listens on (0: any free port)")
+    log_level: LogLevel = Field("info", description="fatal, error, warn, info, debug, trace or silent")
+    log_style: Literal["pretty", "raw"] = Field("pretty", description="pretty: text lines; raw: one JSON object a line")
     extensions_path: Path = Path("extensions")
     data_path: Path = Path("data")
     extensions_cache_path: Path | None = Field(None, description="compiled-code cache (default DATA_PATH/cache)")
@@ -157,16 +209,50 @@ class Settings(BaseSettings):
     )
     queue_poll_interval: int = Field(250, gt=0, description="ms between looks for jobs queued by other processes")
     queue_namespace: str = Field(
-        "exthost", min_length=1, max_length=100, description="prefix of the queue's Redis keys (with REDIS)"
+        "exthost",
+        min_length=1,
+        max_length=100,
+        description="prefix of the queue's and the rate limiter's Redis keys (with REDIS)",
     )
+    # HTTP behaviour (docs/http.md)
+    cors_enabled: bool = Field(False, description="answer CORS requests (preflights included)")
+    cors_origin: Annotated[CorsOrigin, NoDecode] = Field(
+        False, description="true (any origin, reflected), false, an origin, a comma-separated list, or regex:PATTERN"
+    )
+    cors_methods: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["GET", "POST", "PATCH", "DELETE"], description="comma-separated methods"
+    )
+    cors_allowed_headers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["Content-Type", "Authorization"], description="comma-separated request headers"
+    )
+    cors_exposed_headers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["Content-Range"], description="comma-separated response headers"
+    )
+    cors_credentials: bool = Field(True, description="Access-Control-Allow-Credentials")
+    cors_max_age: int = Field(18000, ge=0, description="seconds a browser may cache a preflight answer")
+    rate_limiter_enabled: bool = Field(False, description="limit the requests of each client IP")
+    rate_limiter_points: int = Field(50, gt=0, description="requests one IP may make per RATE_LIMITER_DURATION")
+    rate_limiter_duration: int = Field(1, gt=0, description="seconds of one rate-limit window")
     email_from: str = "no-reply@example.com"
     email_smtp_host: str | None = None
-    email_smtp_port: int = 587
+    email_smtp_port: int = Field(587, ge=1, le=65535)
     email_smtp_user: str | None = None
     email_smtp_password: str | None = None
     email_smtp_secure: bool = Field(False, description="connect with TLS (port 465)")
     email_smtp_ignore_tls: bool = Field(False, description="never upgrade with STARTTLS")
     email_templates_path: Path | None = None
+
+    @field_validator("cors_origin", mode="before")
+    @classmethod
+    def _cors_origin(cls, value: object) -> object:
+        return parse_cors_origin(value)
+
+    @field_validator("cors_methods", "cors_allowed_headers", "cors_exposed_headers", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return _comma_list(value)
+        return value
 
     @field_validator("import_ip_deny_list", mode="before")
     @classmethod
@@ -182,6 +268,20 @@ class Settings(BaseSettings):
             return None
         if isinstance(value, str) and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"REDIS {value[:80]!r} is not a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("db_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            backend = make_url(value).get_backend_name()
+        except Exception:
+            backend = ""
+        if backend not in ("sqlite", "postgresql"):
+            shown = re.sub(r"//([^:/@]*):[^@]*@", r"//\1:****@", value)[:80]
+            raise ValueError(f"DB_URL {shown!r} is not a sqlite:// or postgresql:// database URL")
         return value
 
     @field_validator("max_payload_size", mode="before")
@@ -200,6 +300,19 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("flows_log_retention")
+    @classmethod
+    def _retention(cls, value: str) -> str:
+        from host.flows.runlog import parse_duration  # the run log's own reading of it
+
+        try:
+            parse_duration(value)
+        except ValueError:
+            raise ValueError(
+                f"FLOWS_LOG_RETENTION {value!r} is not a duration: a number with s, m, h, d or w (0: forever)"
+            ) from None
+        return value
+
     @field_validator("user_tokens", mode="before")
     @classmethod
     def _user_tokens(cls, value: object) -> object:
@@ -209,7 +322,7 @@ class Settings(BaseSettings):
     @classmethod
     def _permissions(cls, value: object) -> object:
         if isinstance(value, str):
-            return json.loads(value) if value.strip() else {}
+            return _json_setting(value, "ITEMS_PERMISSIONS") if value.strip() else {}
         return value
 
     @field_validator("flows_env_allow_list", mode="before")

@@ -22,6 +22,10 @@ class ExthostError(Exception):
         """What the answer's `extensions` holds besides `code`."""
         return {}
 
+    def headers(self) -> dict[str, str]:
+        """Response headers that go with the error (`Allow`, `Retry-After`)."""
+        return {}
+
 
 class InvalidPayload(ExthostError):
     status = 400
@@ -95,6 +99,39 @@ class NotFound(ExthostError):
 
 class RouteNotFound(NotFound):
     code = "ROUTE_NOT_FOUND"
+
+
+class MethodNotAllowed(ExthostError):
+    """A path that exists, asked with a method it does not take."""
+
+    status = 405
+    code = "METHOD_NOT_ALLOWED"
+
+    def __init__(self, message: str, allow: list[str]) -> None:
+        super().__init__(message)
+        self.allow = allow
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allow)}
+
+
+class RequestsExceeded(ExthostError):
+    """More requests than `RATE_LIMITER_POINTS` in one `RATE_LIMITER_DURATION`."""
+
+    status = 429
+    code = "REQUESTS_EXCEEDED"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceUnavailable(ExthostError):
+    status = 503
+    code = "SERVICE_UNAVAILABLE"
 
 
 class ContentTooLarge(ExthostError):

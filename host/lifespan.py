@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
+from host.api.ratelimit import open_budget
 from host.cluster import ChangeBus, Topic, open_bus
 from host.config import Settings
 from host.endpoints.routes import EndpointTable
@@ -51,6 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     database = Database(settings.database_url)
     await anyio.to_thread.run_sync(database.migrate)
     app.state.db = database
+    app.state.rate_budget = open_budget(settings)  # RATE_LIMITER_* (host/api/ratelimit.py)
     # revisions marked before anything is loaded: every later change is caught up with in bus.start()
     bus: ChangeBus = await open_bus(settings, database)
     app.state.bus = bus
@@ -83,4 +85,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.registry.close()
         runtime.close()
         database.close()
+        if app.state.rate_budget is not None:
+            await app.state.rate_budget.close()
         forget(settings)

@@ -9,31 +9,14 @@ starting at once on one database are safe.
 from __future__ import annotations
 
 import socket
-from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from host.logformat import level_number, log_config
+
 APP_FACTORY = "host.app:create_app"
-
-LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
-"""Every line `exthost serve` prints, uvicorn's included: with workers, the pid tells them apart."""
-
-
-def log_config() -> dict[str, Any]:
-    """The logging of `exthost serve`, applied by uvicorn in every process (each worker's too)."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"exthost": {"format": LOG_FORMAT}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "exthost", "stream": "ext://sys.stderr"}},
-        "root": {"handlers": ["stderr"], "level": "INFO"},
-        # uvicorn's loggers propagate to the one handler instead of printing in their own format
-        "loggers": {name: {"level": "INFO", "handlers": [], "propagate": True}
-                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
-    }
-
 
 def parse_workers(value: str) -> int:
     """`--workers`: a whole number of worker processes, 1 or more."""
@@ -62,13 +45,15 @@ def listening_socket(config: uvicorn.Config) -> socket.socket:
     return marked
 
 
-def serve(host: str, port: int, workers: int) -> int:
-    """Serve until SIGTERM or SIGINT; returns the exit code: 0, or 3 when the app failed to start."""
+def serve(host: str, port: int, workers: int, log_level: str = "info", log_style: str = "pretty") -> int:
+    """Serve until SIGTERM or SIGINT; returns the exit code: 0, or 3 when the app failed to start.
+    Logs at `log_level` in `log_style` (`host.logformat`)."""
+    logs, level = log_config(log_level, log_style), level_number(log_level)
     if workers == 1:
-        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_config=log_config(), log_level="info")
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_config=logs, log_level=level)
         return 0  # uvicorn exits 3 itself when the app failed to start
     config = uvicorn.Config(
-        APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_config=log_config(), log_level="info"
+        APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_config=logs, log_level=level
     )
     supervisor = Multiprocess(config, sockets=[listening_socket(config)])
     supervisor.run()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 
 import uvicorn
 
-from host.serving import LOG_FORMAT, listening_socket, log_config
+from host.logformat import PRETTY_FORMAT, log_config
+from host.serving import listening_socket
 
 
 def test_the_workers_socket_gives_its_connections_tcp_nodelay() -> None:
@@ -38,6 +40,6 @@ def test_the_workers_socket_gives_its_connections_tcp_nodelay() -> None:
 
 def test_every_line_carries_the_pid() -> None:
     config = log_config()
-    assert config["formatters"]["exthost"]["format"] == LOG_FORMAT and "%(process)d" in LOG_FORMAT
+    assert config["formatters"]["exthost"]["format"] == PRETTY_FORMAT and "%(process)d" in PRETTY_FORMAT
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # uvicorn's lines go through the same handler
-        assert config["loggers"][name] == {"level": "INFO", "handlers": [], "propagate": True}
+        assert config["loggers"][name] == {"level": logging.INFO, "handlers": [], "propagate": True}

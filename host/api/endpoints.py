@@ -15,18 +15,22 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from host.api.errors import render_error
+from host.api.methods import allowed_methods
 from host.auth import accountability_of
 from host.endpoints.http import endpoint_request, endpoint_response
 from host.endpoints.routes import EndpointTable
-from host.errors import RouteNotFound
-
-METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+from host.errors import MethodNotAllowed, RouteNotFound
 
 
 async def dispatch(request: Request, table: EndpointTable, endpoint_id: str, rest: str) -> Response:
     path = "/" + rest
     found = table.match(endpoint_id, request.method, path)
     if found is None:
+        allow = allowed_methods(request.app, request.url.path)
+        if allow:
+            raise MethodNotAllowed(
+                f'Method {request.method} is not allowed on "{request.url.path}": use {", ".join(allow)}.', allow
+            )
         raise RouteNotFound(f'Route "{request.url.path}" doesn\'t exist.')
     sandbox = found.route.sandbox
     message = await endpoint_request(request, path, found.params, accountability_of(request))
@@ -39,7 +43,7 @@ class EndpointMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in METHODS:
+        if scope["type"] == "http":  # any method: one the extension has no route for is its 405
             table: EndpointTable | None = getattr(scope["app"].state, "endpoints", None)
             endpoint_id, _, rest = scope["path"][1:].partition("/")
             if table is not None and table.has(endpoint_id):

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from host.api.methods import allowed_methods
 from host.errors import ExthostError
 
 log = logging.getLogger("exthost.api")
@@ -19,11 +20,17 @@ _CODES = {400: "INVALID_PAYLOAD", 401: "INVALID_CREDENTIALS", 403: "FORBIDDEN", 
           405: "METHOD_NOT_ALLOWED", 413: "CONTENT_TOO_LARGE", 422: "INVALID_PAYLOAD"}
 
 
-def error_response(status: int, message: str, code: str, extensions: dict[str, Any] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    message: str,
+    code: str,
+    extensions: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {**(extensions or {}), "code": code}}]},
         status_code=status,
-        headers={"X-Content-Type-Options": "nosniff"},
+        headers={"X-Content-Type-Options": "nosniff", **(headers or {})},
     )
 
 
@@ -31,7 +38,7 @@ async def _exthost_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ExthostError)
     if exc.status >= 500:
         log.warning("%s %s -> %d %s: %s", request.method, request.url.path, exc.status, exc.code, exc.message)
-    return error_response(exc.status, exc.message, exc.code, exc.extensions)
+    return error_response(exc.status, exc.message, exc.code, exc.extensions, exc.headers())
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -46,9 +53,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "Error"
+    headers: dict[str, str] = {}
     if exc.status_code == 404:
         message = f'Route "{request.url.path}" doesn\'t exist.'
-    return error_response(exc.status_code, message, _CODES.get(exc.status_code, "INTERNAL_SERVER_ERROR"))
+    elif exc.status_code == 405:
+        allow = allowed_methods(request.app, request.url.path)
+        message = f'Method {request.method} is not allowed on "{request.url.path}": use {", ".join(allow)}.'
+        headers["Allow"] = ", ".join(allow)
+    return error_response(exc.status_code, message, _CODES.get(exc.status_code, "INTERNAL_SERVER_ERROR"), headers=headers)
 
 
 async def _client_gone(request: Request, exc: Exception) -> JSONResponse:

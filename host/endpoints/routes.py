@@ -150,6 +150,18 @@ class EndpointRoutes:
         index = self._methods.get(method)
         return index.match(path) if index is not None else None
 
+    def methods(self, path: str) -> set[str]:
+        """The methods with a route matching `path`."""
+        return {method for method, index in self._methods.items() if index.match(path) is not None}
+
+    def routes(self) -> list[tuple[str, str]]:
+        """(method, path) of every route, in registration order within each method."""
+        found: list[tuple[int, str, str]] = []
+        for index in self._methods.values():
+            found += [(route.order, route.method, route.path) for route in index.static.values()]
+            found += [(route.order, route.method, route.path) for route in index.dynamic]
+        return [(method, path) for _, method, path in sorted(found)]
+
 
 def check_paths(routes: Iterable[Route]) -> None:
     """Raise `RoutePathError` for the first path the table would refuse (called at load)."""
@@ -177,3 +189,11 @@ class EndpointTable:
     def match(self, endpoint_id: str, method: str, path: str) -> RouteMatch | None:
         routes = self._endpoints.get(endpoint_id)
         return routes.match(method, path) if routes is not None else None
+
+    def methods(self, endpoint_id: str, path: str) -> set[str]:
+        routes = self._endpoints.get(endpoint_id)
+        return routes.methods(path) if routes is not None else set()
+
+    def routes(self, endpoint_id: str) -> list[tuple[str, str]]:
+        routes = self._endpoints.get(endpoint_id)
+        return routes.routes() if routes is not None else []

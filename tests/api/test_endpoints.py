@@ -82,10 +82,14 @@ def test_delete_without_body(demo: TestClient) -> None:
     assert response.content == b""
 
 
-def test_method_not_registered_is_route_not_found(demo: TestClient) -> None:
+def test_method_not_registered_is_method_not_allowed_with_allow(demo: TestClient) -> None:
     response = demo.delete("/demo/items")
-    assert response.status_code == 404
-    assert response.json()["errors"][0]["extensions"]["code"] == "ROUTE_NOT_FOUND"
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    assert response.headers["allow"] == "POST, OPTIONS"
+    unmatched = demo.delete("/demo/no/such/route")  # no route at the path at all
+    assert unmatched.status_code == 404
+    assert unmatched.json()["errors"][0]["extensions"]["code"] == "ROUTE_NOT_FOUND"
 
 
 def test_unknown_endpoint_is_route_not_found(demo: TestClient) -> None:

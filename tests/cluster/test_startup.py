@@ -62,9 +62,10 @@ def test_three_hosts_started_at_once_on_an_empty_database_all_come_up(empty_data
     assert schema_at(empty_database) == complete_schema()
 
 
-WORKER_READY = re.compile(r"^\S+ \S+ (\d+) INFO exthost: exthost ready", re.MULTILINE)
-ACCESS = re.compile(r"^\S+ \S+ (\d+) INFO uvicorn\.access: .*\"GET /server/health HTTP/1\.1\" 200", re.MULTILINE)
-SHUTDOWN = re.compile(r"^\S+ \S+ (\d+) INFO uvicorn\.error: Application shutdown complete", re.MULTILINE)
+# host.logformat.PRETTY_FORMAT: "date time pid LEVEL logger [request id]: message"
+WORKER_READY = re.compile(r"^\S+ \S+ (\d+) INFO exthost \[-\]: exthost ready", re.MULTILINE)
+ACCESS = re.compile(r"^\S+ \S+ (\d+) INFO uvicorn\.access \[\w+\]: .*\"GET /server/health HTTP/1\.1\" 200", re.MULTILINE)
+SHUTDOWN = re.compile(r"^\S+ \S+ (\d+) INFO uvicorn\.error \[-\]: Application shutdown complete", re.MULTILINE)
 
 
 def children(pid: int) -> set[int]:
