@@ -127,8 +127,11 @@ def test_condition_rejection_value(api: Api, flows_host: TestClient) -> None:
         {"key": "check", "type": "condition", "options": {"filter": {"$trigger": {"body": {"a": {"_eq": 2}}}}}},
         {"key": "why", "type": "transform", "options": {"json": {"message": "{{ check[0].details[0].message }}", "top": "{{ check[0].message }}"}}},
     ], {"a": 1, "s": "x"}, links=[("check", "reject", "why")])
-    # Directus 11.3.5 (validatePayload, requireAll), without Joi's `_original` (a copy of the chain)
+    # Directus 11.3.5 answers `[{"_original": <the chain>, "details": [...]}]` and its run log
+    # shows the error's name and message; exthost gives details, name and message, without
+    # `_original` (a copy of the whole chain, $env included: deliberate difference)
     assert chain["check"] == [{
+        "name": "ValidationError",
         "message": '"$trigger.body.a" must be [2]',
         "details": [{
             "message": '"$trigger.body.a" must be [2]',
@@ -146,6 +149,7 @@ def test_condition_null_on_a_missing_field_fails_as_required(api: Api, flows_hos
     # Directus 11.3.5: a missing field fails every operator, `_null` included; `_and` lists each failure
     assert chain["check"] == [
         {
+            "name": "ValidationError",
             "message": '"$trigger.body.missing" is required',
             "details": [{
                 "message": '"$trigger.body.missing" is required',
@@ -155,6 +159,7 @@ def test_condition_null_on_a_missing_field_fails_as_required(api: Api, flows_hos
             }],
         },
         {
+            "name": "ValidationError",
             "message": '"$trigger.body.s" must be [y]',
             "details": [{
                 "message": '"$trigger.body.s" must be [y]',
@@ -191,11 +196,14 @@ def _script(body: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("thrown", "expected"),
     [
-        ("'Not allowed'", "Not allowed"),  # Directus 11.3.5: a string stays a string
-        ("{ reason: 'too big', limit: 3 }", {"reason": "too big", "limit": 3}),  # an object keeps its fields
-        ("'{\"a\": 1}'", {"a": 1}),  # a string of JSON is parsed (Directus's executeOperation)
-        ("42", 42),
-        ("null", None),
+        ("'Not allowed'", "Not allowed"),  # Directus 11.3.5: "Not allowed"
+        # Directus's executeOperation keeps a thrown object as it is; its 11.3.5 Run Script
+        # (isolated-vm) turns it into an Error first ("An object was thrown ... not an
+        # instance of `Error`."): exthost keeps the fields (deliberate difference)
+        ("{ reason: 'too big', limit: 3 }", {"reason": "too big", "limit": 3}),
+        ("'{\"a\": 1}'", {"a": 1}),  # Directus 11.3.5: {"a": 1} (a string of JSON is parsed)
+        ("42", 42),  # Directus 11.3.5: 42
+        ("null", None),  # Directus 11.3.5: null
     ],
 )
 def test_a_thrown_value_joins_the_chain_as_thrown(api: Api, flows_host: TestClient, thrown: str, expected: Any) -> None:
@@ -216,13 +224,14 @@ def test_a_thrown_object_field_reaches_the_next_operation(api: Api, flows_host: 
 
 def test_a_thrown_error_keeps_its_message_and_fields(api: Api, flows_host: TestClient) -> None:
     chain = chain_of(api, flows_host, [_script("const e = new RangeError('too far'); e.code = 'FAR'; throw e;")])
-    # Directus keeps the Error object: `{{ s.message }}` reads its message (JSON shows only its own fields)
+    # Directus 11.3.5 keeps the Error: its run log shows {"name": "RangeError", "message": "too far"}
+    # and `{{ s.message }}` reads "too far"; exthost also keeps the error's own fields (`code`)
     assert chain["s"] == {"name": "RangeError", "message": "too far", "code": "FAR"}
 
 
 def test_run_script_process_env_is_the_allow_listed_env(api: Api, flows_host: TestClient) -> None:
     chain = chain_of(api, flows_host, [_script("return { env: process.env, same: process.env.FLOWS_TEST_PUBLIC === data.$env.FLOWS_TEST_PUBLIC };")])
-    # Directus 11.3.5: `process.env` is `$env`, the names of FLOWS_ENV_ALLOW_LIST only
+    # Directus 11.3.5: {"env": {<the FLOWS_ENV_ALLOW_LIST names>}, "same": true}
     assert chain["s"]["env"]["FLOWS_TEST_PUBLIC"] == "public-value"
     assert "FLOWS_TEST_HIDDEN" not in chain["s"]["env"]
     assert "ADMIN_TOKEN" not in chain["s"]["env"]
@@ -254,8 +263,9 @@ def test_a_filter_flow_rejection_message_reaches_the_client(api: Api, flows_host
         [{"key": "check", "type": "condition", "options": {"filter": {"$trigger": {"payload": {"title": {"_nnull": True}}}}}}],
     )
     refused = flows_host.post("/items/titled", json={"other": 1}, headers=ADMIN)
-    # Directus 11.3.5 answers the admin the last error's message ('"$trigger.payload.title" is required');
-    # exthost answers every caller with it, as a 400 FLOW_REJECTED (deliberate difference: Directus 500)
+    # Directus 11.3.5 answers 500 {"errors": [{"message": "\"$trigger.payload.title\" is required",
+    # "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]} (the message to admins only); exthost answers
+    # every caller with the message, as a 400 FLOW_REJECTED (deliberate difference)
     assert refused.status_code == 400, refused.text
     assert refused.json()["errors"][0]["message"] == '"$trigger.payload.title" is required'
     assert refused.json()["errors"][0]["extensions"]["code"] == "FLOW_REJECTED"
@@ -269,7 +279,7 @@ def test_a_filter_flow_script_throwing_a_string_is_the_message(api: Api, flows_h
     )
     refused = flows_host.post("/items/guarded", json={"n": 5}, headers=ADMIN)
     assert refused.status_code == 400, refused.text
-    assert refused.json()["errors"][0]["message"] == "n is too big"  # Directus 11.3.5: the thrown string
+    assert refused.json()["errors"][0]["message"] == "n is too big"  # Directus 11.3.5: "n is too big" (500)
 
 
 # -- item-* -------------------------------------------------------------------
@@ -285,7 +295,7 @@ def test_item_operations_emit_no_events_unless_asked(api: Api, flows_host: TestC
         {"key": "loud", "type": "item-create", "options": {"collection": "quiet", "payload": {"n": 2}, "permissions": "$full", "emitEvents": True}},
     ], links=[("silent", "resolve", "loud")])
     items = {item["n"]: item for item in flows_host.get("/items/quiet", headers=ADMIN).json()["data"]}
-    # Directus 11.3.5: emitEvents is false unless set: the filter flow did not run for the first item
+    # Directus 11.3.5: silent ["q1"], loud ["q2"], and only q2 stamped by the filter flow
     assert "stamped" not in items[1]
     assert items[2]["stamped"] is True
     assert chain["silent"] == [items[1]["id"]] and chain["loud"] == [items[2]["id"]]
@@ -330,3 +340,28 @@ def test_item_operation_result_shapes(api: Api, flows_host: TestClient) -> None:
     assert chain["delete_query"] == ["c"]
     left = flows_host.get("/items/shapes", headers=ADMIN, params={"sort": "id"}).json()["data"]
     assert [(item["id"], item["v"]) for item in left] == [("a", 3), ("b", 4)]
+
+
+# Each literal: the `details[0]` a real Directus 11.3.5 gave for `{"$trigger": {"body": {"v": {op: arg}}}}`
+_V = ["$trigger", "body", "v"]
+_L = "$trigger.body.v"
+
+
+@pytest.mark.parametrize(
+    ("op", "arg", "value", "detail"),
+    [
+        ("_neq", 1, 1, {"message": f'"{_L}" contains an invalid value', "path": _V, "type": "any.invalid", "context": {"invalids": [1], "label": _L, "value": 1, "key": "v"}}),
+        ("_gt", 5, 1, {"message": f'"{_L}" must be greater than 5', "path": _V, "type": "number.greater", "context": {"limit": 5, "value": 1, "label": _L, "key": "v"}}),
+        ("_gte", 5, 1, {"message": f'"{_L}" must be greater than or equal to 5', "path": _V, "type": "number.min", "context": {"limit": 5, "value": 1, "label": _L, "key": "v"}}),
+        ("_lt", 0, 1, {"message": f'"{_L}" must be less than 0', "path": _V, "type": "number.less", "context": {"limit": 0, "value": 1, "label": _L, "key": "v"}}),
+        ("_lte", 0, 1, {"message": f'"{_L}" must be less than or equal to 0', "path": _V, "type": "number.max", "context": {"limit": 0, "value": 1, "label": _L, "key": "v"}}),
+        ("_in", [2, 3], 1, {"message": f'"{_L}" must be one of [2, 3]', "path": _V, "type": "any.only", "context": {"valids": [2, 3], "label": _L, "value": 1, "key": "v"}}),
+        ("_nnull", True, None, {"message": f'"{_L}" contains an invalid value', "path": _V, "type": "any.invalid", "context": {"invalids": [None], "label": _L, "value": None, "key": "v"}}),
+        ("_contains", "zz", "abc", {"message": f'"{_L}" must contain [zz]', "path": _V, "type": "string.contains", "context": {"substring": "zz", "label": _L, "value": "abc", "key": "v"}}),
+        ("_empty", True, "x", {"message": f'"{_L}" must be []', "path": _V, "type": "any.only", "context": {"valids": [""], "label": _L, "value": "x", "key": "v"}}),
+    ],
+)
+def test_condition_error_details_per_operator(api: Api, flows_host: TestClient, op: str, arg: Any, value: Any, detail: dict[str, Any]) -> None:
+    rules = {"$trigger": {"body": {"v": {op: arg}}}}
+    chain = chain_of(api, flows_host, [{"key": "check", "type": "condition", "options": {"filter": rules}}], {"v": value})
+    assert chain["check"] == [{"name": "ValidationError", "message": detail["message"], "details": [detail]}]

@@ -5,13 +5,17 @@ Directus checks the rules with `validatePayload(filter, data, {requireAll: true}
 throws the list of Joi validation errors. The value a failed condition leaves in the chain
 has that shape, one entry per failed rule:
 
-    [{"message": "\\"$trigger.body.a\\" must be [2]",
+    [{"name": "ValidationError", "message": "\\"$trigger.body.a\\" must be [2]",
       "details": [{"message": ..., "path": ["$trigger", "body", "a"], "type": "any.only",
                    "context": {"valids": [2], "label": "$trigger.body.a", "value": 1, "key": "a"}}]}]
 
 so `{{ check[0].details[0].message }}` (or `{{ check[0].message }}`) reads as it does in
-Directus. Joi's `_original` (a copy of the whole data chain, `$env` included, inside the
-chain) is left out.
+Directus (`name` and `message` are the Joi error's properties, which Directus's run log
+shows). Joi's `_original` (a copy of the whole data chain, `$env` included, inside the
+chain) is left out. The messages, types and contexts are Joi's for `_eq`, `_neq`, `_in`,
+`_nin`, `_null`, `_nnull`, `_empty`, `_nempty`, `_gt`, `_gte`, `_lt`, `_lte`, `_contains`
+and a missing field (as a real Directus 11 gives them, tests/flows/test_directus_shapes.py);
+other operators fail with type `filter<operator>`.
 
 `requireAll`: every field a rule names must be present in the chain; a missing field fails
 its rule whatever the operator (`_null` included), as `"<path>" is required` (`any.required`).
@@ -63,7 +67,7 @@ def _valids(operator: str, arg: Json) -> list[Json]:
 
 
 def _error(detail: dict[str, Json]) -> dict[str, Json]:
-    return {"message": detail["message"], "details": [detail]}
+    return {"name": "ValidationError", "message": detail["message"], "details": [detail]}
 
 
 def _required(path: Path) -> dict[str, Json]:
@@ -83,8 +87,12 @@ def _unmet(path: Path, operator: str, arg: Json, value: Json) -> dict[str, Json]
     context: dict[str, Json] = {"label": label, "value": value, "key": path[-1] if path else None}
     if operator in _ONLY:
         valids = _valids(operator, arg)
-        kind, message = "any.only", f'"{label}" must be [{", ".join(_text(v) for v in valids)}]'
+        listed = f'[{", ".join(_text(v) for v in valids)}]'
+        kind, message = "any.only", f'"{label}" must be {listed if len(valids) == 1 else "one of " + listed}'
         context = {"valids": valids, **context}
+    elif operator == "_contains" and isinstance(arg, str):
+        kind, message = "string.contains", f'"{label}" must contain [{arg}]'
+        context = {"substring": arg, **context}
     elif operator in _INVALID:
         kind, message = "any.invalid", f'"{label}" contains an invalid value'
         context = {"invalids": _valids(operator, arg), **context}
