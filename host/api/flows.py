@@ -14,6 +14,7 @@ from host.errors import InvalidPayload, NotFound
 from host.flows.manager import FlowManager
 from host.flows.query import Query, parse_query
 from host.flows.service import FlowService
+from host.flows.triggers.query_string import nested_query
 from host.flows.triggers.webhook import WebhookCall
 from host.numbers import query_integer
 from host.redaction import guest_headers, guest_query
@@ -83,7 +84,7 @@ async def _trigger(flow_id: str, request: Request) -> Response:
     call = WebhookCall(  # no credential reaches `$trigger` (host/redaction.py)
         method=request.method,
         path=f"/trigger/{flow_id}",  # Directus's: the path inside /flows
-        query=guest_query(request.scope["query_string"]).params,
+        query=nested_query(guest_query(request.scope["query_string"]).params),
         headers=guest_headers(request.headers.items()),
         body={} if body is None else body,  # Directus's body parser leaves {} when there is none
     )

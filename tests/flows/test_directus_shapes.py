@@ -48,7 +48,7 @@ def chain_of(api: Api, client: TestClient, ops: list[dict[str, Any]], body: Any 
 
 def test_webhook_get_trigger_path_query_and_empty_body(api: Api, flows_host: TestClient) -> None:
     flow_id = webhook(api, [{"key": "t", "type": "transform", "options": {"json": "{{ $trigger }}"}}], method="GET", ret="$last")
-    response = flows_host.get(f"/flows/trigger/{flow_id}?x=1&x=2&y=z", headers={**ADMIN, "X-Extra": "kept"})
+    response = flows_host.get(f"/flows/trigger/{flow_id}?x=1&x=2&y=z&a[b]=1", headers={**ADMIN, "X-Extra": "kept"})
     assert response.status_code == 200, response.text
     trigger = response.json()
     # Directus 11.3.5: {"path": "/trigger/<id>", "query": {...}, "body": {}, "method": "GET", "headers": {...}}
@@ -56,7 +56,7 @@ def test_webhook_get_trigger_path_query_and_empty_body(api: Api, flows_host: Tes
     assert trigger["path"] == f"/trigger/{flow_id}"
     assert trigger["body"] == {}
     assert trigger["method"] == "GET"
-    assert trigger["query"] == {"x": ["1", "2"], "y": "z"}
+    assert trigger["query"] == {"x": ["1", "2"], "y": "z", "a": {"b": "1"}}  # Directus 11.3.5: the same
     assert trigger["headers"]["x-extra"] == "kept"
     assert "authorization" not in trigger["headers"]  # deliberate: Directus keeps it in the chain
 
@@ -84,6 +84,21 @@ def test_manual_trigger_shape(api: Api, flows_host: TestClient) -> None:
     assert seen["trigger"]["method"] == "POST"
     assert seen["trigger"]["body"] == {"collection": "shelves", "keys": ["s1"]}
     assert seen["who"]["admin"] is True and seen["who"]["app"] is True
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [  # each: what a real Directus 11.3.5 put in `$trigger.query`
+        ("a[]=1&a[]=2", {"a": ["1", "2"]}),
+        ("b[0]=x&b[1]=y&c[25]=z", {"b": ["x", "y"], "c": {"25": "z"}}),
+        ("a[b][c][d][e][f][g]=deep", {"a": {"b": {"c": {"d": {"e": {"f": {"g": "deep"}}}}}}}),
+        ("filter[title][_eq]=x&[x]=1", {"filter": {"title": {"_eq": "x"}}, "x": "1"}),
+        ("a[b]=1&a[b]=2", {"a": {"b": ["1", "2"]}}),
+    ],
+)
+def test_webhook_query_nests_as_directus_reads_it(api: Api, flows_host: TestClient, query: str, expected: Any) -> None:
+    flow_id = webhook(api, [{"key": "t", "type": "transform", "options": {"json": "{{ $trigger.query }}"}}], method="GET", ret="$last")
+    assert flows_host.get(f"/flows/trigger/{flow_id}?{query}").json() == expected
 
 
 # -- $accountability ----------------------------------------------------------
