@@ -101,6 +101,13 @@ def test_webhook_query_nests_as_directus_reads_it(api: Api, flows_host: TestClie
     assert flows_host.get(f"/flows/trigger/{flow_id}?{query}").json() == expected
 
 
+def test_webhook_query_clash_keeps_the_first_value(api: Api, flows_host: TestClient) -> None:
+    flow_id = webhook(api, [{"key": "t", "type": "transform", "options": {"json": "{{ $trigger.query }}"}}], method="GET", ret="$last")
+    # Directus 11.3.5 merges them: {"a": ["1", {"b": "2"}]}; exthost keeps the first (deliberate difference)
+    assert flows_host.get(f"/flows/trigger/{flow_id}?a=1&a[b]=2&a[c][d]=3").json() == {"a": "1"}
+    assert flows_host.get(f"/flows/trigger/{flow_id}?a[b]=2&a=1").json() == {"a": {"b": "2"}}
+
+
 # -- $accountability ----------------------------------------------------------
 
 
