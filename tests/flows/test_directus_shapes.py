@@ -8,6 +8,7 @@ Where exthost deliberately differs, the test says so (docs/directus-compatibilit
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.flows.conftest import Api
-from tests.support import ADMIN
+from tests.support import ADMIN, wait_for
 
 ACCOUNTABILITY_KEYS = {"user", "role", "roles", "admin", "app", "ip", "userAgent"}
 
@@ -106,6 +107,34 @@ def test_webhook_query_clash_keeps_the_first_value(api: Api, flows_host: TestCli
     # Directus 11.3.5 merges them: {"a": ["1", {"b": "2"}]}; exthost keeps the first (deliberate difference)
     assert flows_host.get(f"/flows/trigger/{flow_id}?a=1&a[b]=2&a[c][d]=3").json() == {"a": "1"}
     assert flows_host.get(f"/flows/trigger/{flow_id}?a[b]=2&a=1").json() == {"a": {"b": "2"}}
+
+
+def test_event_flow_triggers(api: Api, flows_host: TestClient) -> None:
+    scope = ["items.create", "items.update", "items.delete"]
+    seen = [{"key": "keep", "type": "item-create", "options": {"collection": "ev_seen", "payload": {"trigger": "{{ $trigger }}"}, "permissions": "$full"}}]
+    api.build({"name": "ev filter", "trigger": "event", "options": {"type": "filter", "scope": scope, "collections": ["ev"]}}, seen)
+    api.build({"name": "ev action", "trigger": "event", "options": {"type": "action", "scope": scope, "collections": ["ev"]}}, seen)
+    flows_host.post("/items/ev", json={"id": "k1", "v": 1}, headers=ADMIN).raise_for_status()
+    flows_host.patch("/items/ev/k1", json={"v": 2}, headers=ADMIN).raise_for_status()
+    flows_host.delete("/items/ev/k1", headers=ADMIN).raise_for_status()
+    # Directus 11.3.5 (the `$trigger` of each run, from /revisions)
+    expected = [
+        {"payload": {"id": "k1", "v": 1}, "event": "ev.items.create", "collection": "ev"},
+        {"event": "ev.items.create", "payload": {"id": "k1", "v": 1}, "key": "k1", "collection": "ev"},
+        {"payload": {"v": 2}, "event": "ev.items.update", "keys": ["k1"], "collection": "ev"},
+        {"event": "ev.items.update", "payload": {"v": 2}, "keys": ["k1"], "collection": "ev"},
+        {"payload": ["k1"], "event": "ev.items.delete", "collection": "ev"},
+        {"event": "ev.items.delete", "payload": ["k1"], "keys": ["k1"], "collection": "ev"},
+    ]
+
+    def triggers() -> list[Any]:
+        return [item["trigger"] for item in flows_host.get("/items/ev_seen", headers=ADMIN, params={"limit": -1}).json()["data"]]
+
+    wait_for(lambda: len(triggers()) >= len(expected))
+    def canonical(values: list[Any]) -> list[str]:
+        return sorted(json.dumps(value, sort_keys=True) for value in values)
+
+    assert canonical(triggers()) == canonical(expected)
 
 
 # -- $accountability ----------------------------------------------------------
