@@ -416,3 +416,16 @@ def test_condition_error_details_per_operator(api: Api, flows_host: TestClient, 
     rules = {"$trigger": {"body": {"v": {op: arg}}}}
     chain = chain_of(api, flows_host, [{"key": "check", "type": "condition", "options": {"filter": rules}}], {"v": value})
     assert chain["check"] == [{"name": "ValidationError", "message": detail["message"], "details": [detail]}]
+
+
+def test_item_read_of_several_integer_keys(api: Api, flows_host: TestClient) -> None:
+    chain = chain_of(api, flows_host, [
+        {"key": "made", "type": "item-create", "options": {"collection": "numbered", "payload": [{"n": 1}, {"n": 2}, {"n": 3}], "permissions": "$full"}},
+        {"key": "two", "type": "item-read", "options": {"collection": "numbered", "key": "{{ made }}", "query": {"fields": ["id", "n"], "sort": ["n"]}, "permissions": "$full"}},
+        {"key": "gone", "type": "item-read", "options": {"collection": "numbered", "key": [999999, "{{ made[0] }}"], "permissions": "$full", "query": {"fields": ["n"]}}},
+    ], links=[("made", "resolve", "two"), ("two", "resolve", "gone")])
+    assert [item["n"] for item in chain["two"]] == [1, 2, 3]
+    assert all(isinstance(item["id"], int) for item in chain["two"])
+    # Directus 11.3.5: made [1, 2, 3], two the three items, gone [{"n": 1}] (readMany leaves out
+    # the keys that are not items, without an error)
+    assert chain["gone"] == [{"n": 1}]
