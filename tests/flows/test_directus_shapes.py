@@ -429,3 +429,11 @@ def test_item_read_of_several_integer_keys(api: Api, flows_host: TestClient) -> 
     # Directus 11.3.5: made [1, 2, 3], two the three items, gone [{"n": 1}] (readMany leaves out
     # the keys that are not items, without an error)
     assert chain["gone"] == [{"n": 1}]
+
+
+def test_webhook_query_names_that_are_not_indexes_stay_keys(api: Api, flows_host: TestClient) -> None:
+    flow_id = webhook(api, [{"key": "t", "type": "transform", "options": {"json": "{{ $trigger.query }}"}}], method="GET", ret="$last")
+    huge = "9" * 5000  # Directus 11.3.5 gives the same for a[123], b[²], c[20], d[21]
+    response = flows_host.get(f"/flows/trigger/{flow_id}?a[{huge}]=1&b[%C2%B2]=2&c[20]=x&d[21]=y")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"a": {huge: "1"}, "b": {"²": "2"}, "c": ["x"], "d": {"21": "y"}}

@@ -38,12 +38,17 @@ def _parts(name: str) -> list[str]:
     return [head, *inner]
 
 
+def _index(key: str) -> bool:
+    """`key` is a list index `qs` makes a list of (`0` to `20`, ASCII digits)."""
+    return key.isascii() and key.isdigit() and len(key) <= 2 and int(key) <= ARRAY_LIMIT
+
+
 def _listed(node: Json) -> Json:
     """Objects whose keys are all small indexes (or appends) become lists, innermost first."""
     if not isinstance(node, dict):
         return node
     node = {key: _listed(value) for key, value in node.items()}
-    if node and all(key.isdigit() and int(key) <= ARRAY_LIMIT for key in node):
+    if node and all(_index(key) for key in node):
         return [node[key] for key in sorted(node, key=int)]
     return node
 
