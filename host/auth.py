@@ -27,16 +27,36 @@ def resolve_accountability(settings: Settings, token: str | None) -> Accountabil
         return None
     given = token.encode()
     if settings.admin_token and secrets.compare_digest(given, settings.admin_token.encode()):
-        return Accountability(user="admin", role="admin", admin=True)
+        return Accountability.of_role("admin", "admin", admin=True)
     for candidate, entry in settings.user_tokens.items():
         if secrets.compare_digest(given, candidate.encode()):
-            return Accountability(user=entry.user, role=entry.role, admin=entry.role == "admin")
+            return Accountability.of_role(entry.user, entry.role, admin=entry.role == "admin")
     raise Unauthorized("Invalid user credentials.")
 
 
+USER_AGENT_LIMIT = 1024
+"""Characters of the `User-Agent` header kept (Directus keeps as many)."""
+
+
+def _request_facts(request: Request) -> dict[str, str | None]:
+    agent = request.headers.get("user-agent")
+    return {
+        "ip": request.client.host if request.client else None,
+        "userAgent": agent[:USER_AGENT_LIMIT] if agent else None,
+    }
+
+
 def accountability_of(request: Request) -> Accountability | None:
+    """The caller behind the request's token, with its `ip` and `userAgent`; None when anonymous."""
     settings: Settings = request.app.state.settings
-    return resolve_accountability(settings, bearer_token(request))
+    who = resolve_accountability(settings, bearer_token(request))
+    return who.model_copy(update=_request_facts(request)) if who is not None else None
+
+
+def caller_of(request: Request) -> Accountability:
+    """`accountability_of`, or Directus's public accountability for an anonymous request."""
+    who = accountability_of(request)
+    return who if who is not None else Accountability.public(**_request_facts(request))
 
 
 def require_user(request: Request) -> Accountability:

@@ -224,3 +224,8 @@ class OperationFailed(FlowError):
     def __init__(self, message: str, data: object = None) -> None:
         super().__init__(message)
         self.data = data
+
+
+class OperationThrew(OperationFailed):
+    """An operation threw a value (any JSON value, `null` included): it joins the data chain
+    exactly as thrown, as in Directus (a Run Script's `throw "text"` or `throw {reason}`)."""

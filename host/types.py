@@ -84,18 +84,35 @@ class GuestError(_Message):
 
 
 class Accountability(_Message):
-    """Who made the request that led to a call."""
+    """Who made the request that led to a call, in Directus's shape: `roles` (the role and
+    its parents: here the role alone), `app` (access to an admin app: the admin's), and
+    the request's `ip` and `userAgent` when a request made the call. An anonymous caller
+    of a webhook is `public()`: no user, no role, no rights."""
 
     user: str | None = None
     role: str | None = None
+    roles: tuple[str, ...] = ()
     admin: bool = False
+    app: bool = False
+    ip: str | None = None
+    userAgent: str | None = None
+
+    @classmethod
+    def public(cls, ip: str | None = None, userAgent: str | None = None) -> Accountability:
+        """Directus's accountability of an anonymous request."""
+        return cls(ip=ip, userAgent=userAgent)
+
+    @classmethod
+    def of_role(cls, user: str | None, role: str | None, *, admin: bool = False) -> Accountability:
+        """A user (or none) with `role`; the admin has the app."""
+        return cls(user=user, role=role, roles=(role,) if role else (), admin=admin, app=admin)
 
 
 class EndpointRequest(TypedDict):
     """Argument of an endpoint route handler (a superset of Directus's `{url, headers, body}`).
 
     A TypedDict rather than a model: the host builds it (nothing to validate) on the hot path.
-    `accountability` is `Accountability.model_dump()` or None.
+    `accountability` is `Accountability.model_dump(mode="json")` or None.
     """
 
     url: str

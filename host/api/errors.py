@@ -60,7 +60,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         allow = allowed_methods(request.app, request.url.path)
         message = f'Method {request.method} is not allowed on "{request.url.path}": use {", ".join(allow)}.'
         headers["Allow"] = ", ".join(allow)
-    return error_response(exc.status_code, message, _CODES.get(exc.status_code, "INTERNAL_SERVER_ERROR"), headers=headers)
+    code = _CODES.get(exc.status_code, "INTERNAL_SERVER_ERROR")
+    return error_response(exc.status_code, message, code, headers=headers)
 
 
 async def _client_gone(request: Request, exc: Exception) -> JSONResponse:

@@ -10,11 +10,12 @@ from starlette.responses import JSONResponse, Response
 
 from host.api.body import read_body, read_json
 from host.api.search import Params, search_body
-from host.auth import accountability_of, require_admin
+from host.auth import caller_of, require_admin
 from host.errors import InvalidPayload, NotFound
 from host.flows.manager import FlowManager
 from host.flows.query import Query, parse_query
 from host.flows.service import FlowService
+from host.flows.triggers.query_string import nested_query
 from host.flows.triggers.webhook import WebhookCall
 from host.numbers import query_integer
 from host.redaction import guest_headers, guest_query
@@ -84,12 +85,12 @@ async def _trigger(flow_id: str, request: Request) -> Response:
     body = await read_body(request)
     call = WebhookCall(  # no credential reaches `$trigger` (host/redaction.py)
         method=request.method,
-        path=request.url.path,
-        query=guest_query(request.scope["query_string"]).params,
+        path=f"/trigger/{flow_id}",  # Directus's: the path inside /flows
+        query=nested_query(guest_query(request.scope["query_string"]).params),
         headers=guest_headers(request.headers.items()),
-        body=body,
+        body={} if body is None else body,  # Directus's body parser leaves {} when there is none
     )
-    response = await manager_of(request).webhooks.handle(flow_id, call, accountability_of(request))
+    response = await manager_of(request).webhooks.handle(flow_id, call, caller_of(request))
     if not response.ran:
         return Response(status_code=204)
     return result_response(response.body)

@@ -37,7 +37,7 @@ async def endpoint_request(
         query=query.params,
         headers=guest_headers(request.headers.items()),
         body=await read_body(request),
-        accountability=accountability.model_dump() if accountability else None,
+        accountability=accountability.model_dump(mode="json") if accountability else None,
     )
 
 

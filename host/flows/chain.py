@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from host.jsontext import JsonRefused, loads
 from host.types import Json
 
 TRIGGER = "$trigger"
@@ -82,4 +83,16 @@ def render(value: Json, data: Json) -> Json:
         return {key: render(item, data) for key, item in value.items()}
     if isinstance(value, list):
         return [render(item, data) for item in value]
+    return value
+
+
+def thrown_value(value: Json, max_depth: int) -> Json:
+    """What a thrown `value` leaves in the chain, as Directus's `executeOperation` decides:
+    a string that is JSON text is parsed (`throw '{"a": 1}'` leaves `{"a": 1}`), any other
+    value stays as thrown (a string a string, an object with its fields)."""
+    if isinstance(value, str):
+        try:
+            return loads(value, max_depth)
+        except JsonRefused:
+            return value
     return value

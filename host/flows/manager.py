@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Connection
 
 from host.config import Settings
-from host.errors import FlowError, NotFound, QueueFull
+from host.errors import NotFound, QueueFull
 from host.events import Emitter
 from host.flows import repository
 from host.flows.models import FlowTree, OperationRecord, Trigger
@@ -179,14 +179,14 @@ class FlowManager:
             log.error("scheduled flow %s: tick %s not queued: %s", tree.flow.name, tick.isoformat(), exc.message)
 
     async def run_operation_flow(self, flow_id: str, payload: Json, who: Accountability | None) -> Json:
-        """The `trigger` operation: run a flow with an operation trigger, return its `return`."""
+        """The `trigger` operation: run a flow with an operation trigger, return its `return`.
+
+        As in Directus, a flow that cannot be run this way (unknown, inactive, or with
+        another trigger) is logged and the operation resolves with null."""
         tree = self.lookup(flow_id)
-        if tree is None:
-            raise FlowError(f'No flow with id "{flow_id}"')
-        if tree.flow.trigger is not Trigger.operation:
-            raise FlowError(f'Flow "{tree.flow.name}" has a {tree.flow.trigger.value} trigger, not "operation"')
-        if not tree.flow.active:
-            raise FlowError(f'Flow "{tree.flow.name}" is inactive')
+        if tree is None or tree.flow.trigger is not Trigger.operation or not tree.flow.active:
+            log.warning('trigger: no active flow with an "operation" trigger has id "%s"; the value is null', flow_id)
+            return None
         result = await self.run(tree, payload, who)
         return result.returned(tree.flow.options.get("return"))
 

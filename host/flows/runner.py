@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from host.errors import ExtensionError, ExtensionUnavailable, ExthostError, FlowRejected, OperationFailed
+from host.errors import (
+    ExtensionError,
+    ExtensionUnavailable,
+    ExthostError,
+    FlowRejected,
+    OperationFailed,
+    OperationThrew,
+)
 from host.flows import guard
 from host.flows.chain import ACCOUNTABILITY, ENV, LAST, TRIGGER, get_path, render
 from host.flows.models import FlowTree
@@ -67,6 +74,8 @@ class RunResult:
 
 def error_data(exc: BaseException) -> Json:
     """The value a rejected operation leaves in the data chain."""
+    if isinstance(exc, OperationThrew):  # as thrown, null included
+        return exc.data
     if isinstance(exc, OperationFailed) and exc.data is not None:
         return exc.data
     if isinstance(exc, ExthostError):
@@ -89,7 +98,11 @@ def rejection(last: Json, flow_name: str) -> FlowRejected:
     """The error a filter-event flow that rejected raises: its `$last` message, status and code."""
     message = f'Flow "{flow_name}" rejected'
     status, code = FlowRejected.status, FlowRejected.code
-    if isinstance(last, dict):
+    if isinstance(last, list):  # a condition's errors: the last one's message, as Directus answers
+        messages = [entry["message"] for entry in last if isinstance(entry, dict) and entry.get("message")]
+        if messages:
+            message = str(messages[-1])
+    elif isinstance(last, dict):
         message = str(last.get("message") or message)
         raw_status = last.get("status")
         if isinstance(raw_status, int | str) and str(raw_status).isdigit() and 400 <= int(raw_status) <= 599:
@@ -137,7 +150,7 @@ class FlowRunner:
         data: dict[str, Json] = {
             TRIGGER: trigger,
             LAST: trigger,
-            ACCOUNTABILITY: accountability.model_dump() if accountability else None,
+            ACCOUNTABILITY: accountability.model_dump(mode="json") if accountability else None,
             ENV: env,
         }
         result = RunResult(tree, "unknown", data)

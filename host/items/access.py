@@ -5,8 +5,8 @@ everything. Any other role may do only what `ITEMS_PERMISSIONS` grants it:
 `{"editor": {"*": ["*"]}, "viewer": {"*": ["read"]}, "bot": {"orders": ["create"]}}`.
 A role that is not listed may do nothing (403), as in Directus. The role named
 `public` holds the public rights (what a flow operation with `permissions: "$public"`
-may do). A caller without a user (`None`: an anonymous webhook, a schedule) may do
-nothing at all.
+may do). A caller without a user (`None`, a schedule, or the public accountability of
+an anonymous webhook: no user, no role) may do nothing at all.
 """
 
 from __future__ import annotations
@@ -36,6 +36,6 @@ def allowed(settings: Settings, who: Accountability | None, collection: str, act
 def check_access(settings: Settings, who: Accountability | None, collection: str, action: Action) -> None:
     if allowed(settings, who, collection, action):
         return
-    if who is None:
+    if who is None or (who.user is None and who.role is None):
         raise Forbidden(f'Without a user (anonymous), you don\'t have permission to {action} items in "{collection}".')
     raise Forbidden(f'You don\'t have permission to {action} items in "{collection}".')

@@ -221,7 +221,7 @@ def test_manual_flow_with_confirmation(api: Api, flows_host: TestClient) -> None
     assert wrong.status_code == 403 and "collection" in wrong.json()["errors"][0]["message"]
     created = flows_host.post(url, json=body, headers=ADMIN)
     assert created.status_code == 200
-    key = created.json()
+    [key] = created.json()  # item-create answers the list of created keys, as in Directus
     project = flows_host.get(f"/items/os_projects/{key}", headers=ADMIN).json()["data"]
     assert project["name"] == "Apollo" and project["organization"] == 7
     assert api.runs(flow_id)[0]["user"] == "admin"

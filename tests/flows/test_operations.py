@@ -81,7 +81,7 @@ def test_item_operations_go_through_the_items_service(api: Api, flows_host: Test
         [{"key": "label", "type": "transform", "options": {"json": {"title": "{{ $trigger.payload.title }}", "labelled": True}}}],
     )
     chain = run(api, flows_host, [
-        {"key": "made", "type": "item-create", "options": {"collection": "books", "payload": [{"title": "A"}, {"title": "B"}], "permissions": "$full"}},
+        {"key": "made", "type": "item-create", "options": {"collection": "books", "payload": [{"title": "A"}, {"title": "B"}], "permissions": "$full", "emitEvents": True}},
         {"key": "one", "type": "item-read", "options": {"collection": "books", "key": "{{ made[0] }}", "permissions": "$full"}},
         {"key": "edit", "type": "item-update", "options": {"collection": "books", "key": "{{ made }}", "payload": {"read": True}, "permissions": "$full"}},
         {"key": "all", "type": "item-read", "options": {"collection": "books", "query": {"filter": {"read": {"_eq": True}}, "sort": ["title"]}, "permissions": "$full"}},

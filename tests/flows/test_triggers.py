@@ -96,7 +96,7 @@ def test_a_flow_that_triggers_itself_is_stopped_by_the_guard(api: Api, flows_hos
 def test_a_flow_triggered_by_its_own_events_is_stopped(api: Api, flows_host: TestClient) -> None:
     api.build(
         {"name": "echo chamber", "trigger": "event", "options": {"type": "action", "scope": ["items.create"], "collections": ["echoes"]}},
-        [{"key": "again", "type": "item-create", "options": {"collection": "echoes", "payload": {"from": "{{ $trigger.key }}"}}}],
+        [{"key": "again", "type": "item-create", "options": {"collection": "echoes", "payload": {"from": "{{ $trigger.key }}"}, "emitEvents": True}}],
     )
     flows_host.post("/items/echoes", json={"from": None}, headers=ADMIN)
     wait_for(lambda: len(items(flows_host, "echoes")) >= 11)

@@ -44,7 +44,10 @@ def test_actions_see_the_committed_write(extensions_dir: Path, host: Host, recor
             "collection": "orders",
             "payload": {"id": 1, "total": 5},
             "key": 1,
-            "accountability": {"user": "alice", "role": "editor", "admin": False},
+            "accountability": {  # Directus's shape
+                "user": "alice", "role": "editor", "roles": ["editor"], "admin": False, "app": False,
+                "ip": "testclient", "userAgent": "testclient",
+            },
         }
         client.patch("/items/orders/1", json={"total": 7}, headers=alice)
         updated = recorder.wait_for(2)[1]

@@ -111,7 +111,10 @@ def test_filter_meta_and_accountability(extensions_dir: Path, host: Host) -> Non
         assert created["meta"] == {
             "event": "items.create",
             "collection": "notes",
-            "accountability": {"user": "alice", "role": "editor", "admin": False},
+            "accountability": {  # Directus's shape
+                "user": "alice", "role": "editor", "roles": ["editor"], "admin": False, "app": False,
+                "ip": "testclient", "userAgent": "testclient",
+            },
         }
         updated = client.patch("/items/notes/1", json={"a": 2}, headers=ADMIN).json()["data"]
         assert updated["meta"]["event"] == "items.update"

@@ -52,9 +52,12 @@ def test_unknown_permission_actions_are_refused() -> None:
 
 def test_tokens_resolve_to_accountability() -> None:
     config = settings(admin_token="adm", user_tokens="t1:alice:editor,t2:zoe:admin")
-    assert resolve_accountability(config, "adm") == Accountability(user="admin", role="admin", admin=True)
-    assert resolve_accountability(config, "t1") == Accountability(user="alice", role="editor", admin=False)
-    assert resolve_accountability(config, "t2") == Accountability(user="zoe", role="admin", admin=True)
+    # Directus's shape: `roles` holds the role, `app` is the admin's
+    admin = Accountability(user="admin", role="admin", roles=("admin",), admin=True, app=True)
+    assert resolve_accountability(config, "adm") == admin
+    alice = Accountability(user="alice", role="editor", roles=("editor",), admin=False, app=False)
+    assert resolve_accountability(config, "t1") == alice
+    assert resolve_accountability(config, "t2") == Accountability(user="zoe", role="admin", roles=("admin",), admin=True, app=True)
     assert resolve_accountability(config, None) is None
     with pytest.raises(Unauthorized):
         resolve_accountability(config, "t3")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from host.extensions.registry import ExtensionRegistry
 from host.flows.operations.basic import OPERATIONS as BASIC
+from host.flows.operations.condition import OPERATIONS as CONDITION
 from host.flows.operations.exec import OPERATIONS as EXEC
 from host.flows.operations.extension import register_extensions
 from host.flows.operations.items import OPERATIONS as ITEMS
@@ -17,6 +18,7 @@ from host.flows.operations.trigger import OPERATIONS as TRIGGER
 
 DEFAULT_OPERATIONS: list[OperationType] = [
     *BASIC,
+    *CONDITION,
     *REQUEST,
     *TRIGGER,
     *ITEMS,

@@ -1,4 +1,4 @@
-"""`log`, `sleep`, `transform`, `condition` and `throw-error`."""
+"""`log`, `sleep`, `transform` and `throw-error`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from host.errors import OperationFailed
-from host.flows import filters
 from host.flows.chain import to_text
 from host.flows.models import FieldError
 from host.flows.operations._options import as_object, number, require, templated
@@ -45,31 +44,6 @@ async def transform(options: dict[str, Any], context: OperationContext) -> Json:
     return as_object(options.get("json"), "transform: json")
 
 
-async def condition(options: dict[str, Any], context: OperationContext) -> Json:
-    rules = options.get("filter") or {}
-    try:
-        filters.check(rules)
-    except filters.FilterError as exc:
-        raise OperationFailed(f"condition: {exc}") from None
-    failed = filters.failures(rules, context.data)
-    if failed:
-        raise OperationFailed(
-            f"condition not met: {failed[0]}",
-            [{"message": message, "code": "FAILED_VALIDATION"} for message in failed],
-        )
-    return None
-
-
-def _check_condition(options: dict[str, Any]) -> None:
-    rules = options.get("filter")
-    if rules is None:
-        return
-    try:
-        filters.check(rules, "options.filter")
-    except filters.FilterError as exc:
-        raise FieldError("options.filter", str(exc)) from None
-
-
 async def throw_error(options: dict[str, Any], context: OperationContext) -> Json:
     message = to_text(options.get("message")) or "An error was thrown by the flow"
     code = to_text(options.get("code")) or "FLOW_ERROR"
@@ -96,6 +70,5 @@ OPERATIONS = [
     OperationType("log", log_message, description="write a message to the host log"),
     OperationType("sleep", sleep, check=_check_sleep, description="wait `milliseconds`"),
     OperationType("transform", transform, check=_check_transform, description="the `json` option as the value"),
-    OperationType("condition", condition, check=_check_condition, description="resolve when `filter` matches"),
     OperationType("throw-error", throw_error, check=_check_throw, description="reject with code, status, message"),
 ]

@@ -27,8 +27,9 @@ import anyio.to_thread
 
 from host.capabilities import build_capabilities
 from host.config import Settings
-from host.errors import OperationFailed
+from host.errors import OperationFailed, OperationThrew
 from host.extensions.manifest import Scopes
+from host.flows.chain import thrown_value, to_text
 from host.flows.operations._options import require
 from host.flows.operations.registry import OperationContext, OperationType
 from host.paths import SDK_PATH
@@ -41,9 +42,10 @@ MAX_SCRIPTS = 64
 WRAPPER = """\
 const module = { exports: {} };
 let exports = module.exports;
-(function (module, exports, require) {
+const process = { env: {} };
+(function (module, exports, require, process) {
 %s
-})(module, exports, undefined);
+})(module, exports, undefined, process);
 
 export default {
   id: 'exec',
@@ -52,7 +54,13 @@ export default {
     if (typeof run !== 'function') {
       throw new TypeError('the script must assign a function to module.exports');
     }
-    return await run(context.data);
+    Object.assign(process.env, context.data.$env);
+    try {
+      return { value: await run(context.data) };
+    } catch (e) {
+      if (e instanceof Error) return { error: { ...e, name: e.name, message: e.message } };
+      return { thrown: e === undefined ? null : e };
+    }
   },
 };
 """
@@ -128,9 +136,18 @@ async def exec_script(options: dict[str, Any], context: OperationContext) -> Jso
     sandbox = await sandboxes.sandbox(code)
     binding = sandbox.registration.operation
     assert binding is not None
-    accountability = context.accountability.model_dump() if context.accountability else None
+    accountability = context.accountability.model_dump(mode="json") if context.accountability else None
     result = await sandbox.call(binding.handler, [{}, {"data": context.data, "accountability": accountability}])
-    return result
+    if not isinstance(result, dict):  # the wrapper always answers an envelope
+        raise OperationFailed("exec: the script's result was lost")
+    if "error" in result:
+        error = result["error"]
+        message = error.get("message") if isinstance(error, dict) else None
+        raise OperationThrew(f"exec: {message or 'the script threw an error'}", error)
+    if "thrown" in result:
+        thrown = thrown_value(result["thrown"], context.services.settings.max_json_depth)
+        raise OperationThrew(f"exec: the script threw {to_text(thrown)[:200]}", thrown)
+    return result.get("value")
 
 
 def _check(options: dict[str, Any]) -> None:

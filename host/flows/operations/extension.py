@@ -27,7 +27,7 @@ def extension_operation(owner: str, sandbox: Sandbox) -> OperationType:
     number = binding.handler
 
     async def handler(options: dict[str, Any], context: OperationContext) -> Json:
-        accountability = context.accountability.model_dump() if context.accountability else None
+        accountability = context.accountability.model_dump(mode="json") if context.accountability else None
         data = {key: value for key, value in context.data.items() if key != ENV}
         return await sandbox.call(number, [options, {"data": data, "accountability": accountability}])
 

@@ -1,10 +1,10 @@
 """Event triggers: a flow listens to `items.create|update|delete` of its collections
 through the emitter of the hooks, as a blocking filter or a background action.
 
-- filter: `$trigger` is `{payload, event, collection, ...}`; a run that ends on a
-  reject path cancels the write (the error is the flow's `$last`); with a `return`
-  option the returned value replaces the payload.
-- action: `$trigger` is the event's meta (`payload`, `key`/`keys`, `collection`, `event`).
+- filter: `$trigger` is `{payload, event, collection}` (and `keys` for an update), as in
+  Directus; a run that ends on a reject path cancels the write (the error is the flow's
+  `$last`); with a `return` option the returned value replaces the payload.
+- action: `$trigger` is the event's meta (`event`, `payload`, `key`/`keys`, `collection`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,17 @@ from host.types import UNDEFINED, Accountability, Json, Undefined
 
 Run = Callable[[FlowTree, Json, Accountability | None], Awaitable[RunResult]]
 Lookup = Callable[[str], FlowTree | None]
+
+
+HOST_META = frozenset({"accountability", "job"})
+"""What the host adds to an event's meta for hooks (the caller; the queued job of an
+action), which Directus's `$trigger` does not hold: `$accountability` is the caller and
+the run log names the job."""
+
+
+def directus_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """An event's meta as Directus gives it to a flow: `event`, `collection`, `key`/`keys`, `payload`."""
+    return {name: value for name, value in meta.items() if name not in HOST_META}
 
 
 def events_of(options: dict[str, Any]) -> list[str]:
@@ -61,7 +72,7 @@ class EventTriggers:
             tree = self.lookup(flow_id)
             if tree is None or not tree.flow.active:
                 return UNDEFINED
-            result = await self.run(tree, {"payload": payload, **meta}, context.accountability)
+            result = await self.run(tree, {"payload": payload, **directus_meta(meta)}, context.accountability)
             if result.status == "reject":
                 raise rejection(result.last, tree.flow.name)
             spec = tree.flow.options.get("return")
@@ -74,6 +85,6 @@ class EventTriggers:
         async def handle(meta: dict[str, Any], context: EventContext) -> None:
             tree = self.lookup(flow_id)
             if tree is not None and tree.flow.active:
-                await self.run(tree, meta, context.accountability)
+                await self.run(tree, directus_meta(meta), context.accountability)
 
         return handle

@@ -131,7 +131,7 @@ class Webhooks:
         if flow.trigger is Trigger.manual:
             if call.method != "POST":
                 raise NotFound(f'Manual flow "{flow_id}" is triggered with POST')
-            if who is None:
+            if who is None or who.user is None:  # anonymous: Directus's public accountability
                 raise Unauthorized("Authentication required to trigger a manual flow")
             check_manual(options, call.body)
             await self.authorize(options, call.body, who)
