@@ -234,6 +234,20 @@ def endpoint_paths(app: FastAPI) -> dict[str, Schema]:
     return paths
 
 
+OPENAPI_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _fold_search(item: Schema) -> None:
+    """OpenAPI 3.1 has no `SEARCH` operation: a path's SEARCH route (Directus's query in a body)
+    is said in its GET operation's description instead of appearing as an invalid method."""
+    for method in [name for name in item if name not in OPENAPI_METHODS]:
+        item.pop(method)
+        if method == "search" and "get" in item:
+            note = ("Also answered to `SEARCH` on the same path, with the query as a JSON body "
+                    '(`{"query": {...}}`) instead of the query string.')
+            item["get"]["description"] = (item["get"].get("description", "") + "\n\n" + note).strip()
+
+
 def install_openapi(app: FastAPI) -> None:
     """`app.openapi()`: the host's routes documented once, endpoint extensions added on each call."""
     host: Schema | None = None
@@ -248,6 +262,7 @@ def install_openapi(app: FastAPI) -> None:
                 plain = re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
                 if plain != path:
                     host["paths"][plain] = host["paths"].pop(path)
+                _fold_search(host["paths"][plain])
                 for method, operation in host["paths"][plain].items():
                     spec = SPECS.get((method, plain))
                     if spec is not None:

@@ -48,7 +48,7 @@ def test_options_lists_the_methods_of_the_path(extensions_dir: Path, host: HostF
     with host() as client:
         items = client.options("/items/anything")
         assert items.status_code == 204 and items.content == b""
-        assert items.headers["allow"] == "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
+        assert items.headers["allow"] == "GET, HEAD, POST, PATCH, DELETE, OPTIONS, SEARCH"
         assert client.options("/server/ping").headers["allow"] == "GET, HEAD, OPTIONS"
         assert client.options("/bigx/big").headers["allow"] == "GET, HEAD, POST, OPTIONS"
         assert client.options("/no/such/route").status_code == 404
@@ -58,7 +58,7 @@ def test_every_405_says_what_is_allowed(extensions_dir: Path, host: HostFactory)
     write_extension(extensions_dir, "bigx", "endpoint", BIG)
     with host() as client:
         cases = {
-            ("PUT", "/items/things"): "GET, HEAD, POST, PATCH, DELETE, OPTIONS",
+            ("PUT", "/items/things"): "GET, HEAD, POST, PATCH, DELETE, OPTIONS, SEARCH",
             ("POST", "/server/health"): "GET, HEAD, OPTIONS",
             ("DELETE", "/jobs"): "GET, HEAD, OPTIONS",
             ("PUT", "/bigx/big"): "GET, HEAD, POST, OPTIONS",

@@ -185,3 +185,11 @@ def test_schemathesis_finds_no_failure(api_schema: Any) -> None:
 def test_the_admin_token_used_above_is_the_hosts(real_host: HostProcess) -> None:
     response = httpx.get(f"{real_host.url}/extensions", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
     assert response.status_code == 200
+
+
+def test_search_routes_are_said_on_their_get_operation(tmp_path: Path) -> None:
+    """OpenAPI 3.1 knows no SEARCH method: the document stays valid and the GET says it."""
+    paths = _document(tmp_path)["paths"]
+    for path in ("/items/{collection}", "/flows", "/operations"):
+        assert "search" not in paths[path]
+        assert "SEARCH" in paths[path]["get"]["description"], path
