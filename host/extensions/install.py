@@ -121,7 +121,8 @@ def _swap(staging: Path, target: Path) -> None:
 async def install(
     spec: str, settings: Settings, states: ExtensionStates, grant: Any = None, progress: Progress = quiet
 ) -> Installed:
-    """Install `spec` into `EXTENSIONS_PATH`; `grant` ("all" or a scopes object) grants and enables at once."""
+    """Install `spec` into `EXTENSIONS_PATH`; `grant` ("all", capability names, or a scopes object)
+    grants and enables at once."""
     root = settings.extensions_path
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".install-{uuid.uuid4().hex[:12]}"
@@ -135,6 +136,8 @@ async def install(
         if target.exists() and present != manifest.name:
             raise PackageError(f"{target} already holds another extension ({present or 'unreadable'}): refused")
         try:
+            if isinstance(grant, list):  # capability names (`--grant log --grant request`)
+                grant = widened(Scopes(), requested, grant, [], [])
             given = None if grant is None else consent.parse_grant(grant, requested)
         except GrantError as exc:
             raise PackageError(str(exc)) from None
