@@ -95,7 +95,7 @@ def serve_registry() -> Iterator[Registry]:
     registry = Registry()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        def do_GET(self) -> None:
             path = self.path.replace("%2F", "/").replace("%2f", "/")
             if path in registry.tarballs:
                 body, kind = registry.tarballs[path], "application/octet-stream"

@@ -170,10 +170,9 @@ def test_npm_registry_when_reachable(tmp_path: Path, host: HostFactory) -> None:
         httpx.get("https://registry.npmjs.org/is-number", timeout=10).raise_for_status()
     except httpx.HTTPError as exc:
         pytest.skip(f"the npm registry is not reachable from here: {exc}")
-    with host() as client:
-        with client.stream("POST", "/extensions", json={"spec": "is-number@^7"},
-                           headers={**ADMIN, "Accept": "application/x-ndjson"}) as response:
-            lines = [json.loads(line) for line in response.iter_lines() if line]
+    with host() as client, client.stream("POST", "/extensions", json={"spec": "is-number@^7"},
+                       headers={**ADMIN, "Accept": "application/x-ndjson"}) as response:
+        lines = [json.loads(line) for line in response.iter_lines() if line]
     steps = [line.get("step") for line in lines]
     assert "verify" in steps and "validate" in steps, lines
     assert "is-number@7." in next(line["message"] for line in lines if line.get("step") == "download")
