@@ -30,6 +30,7 @@ from typing import Any
 
 from host.errors import ExtensionFailed, ExtensionFault, ExtensionUnavailable
 from host.extensions.activity import Activity
+from host.extensions.stacks import StackMapper
 from host.extensions.state import Change, Clock, ExtensionState, ExtensionStates
 from host.sandbox import Sandbox, SandboxStatus
 from host.types import Json, Registration, Undefined
@@ -193,8 +194,10 @@ class GuardedSandbox:
         states: ExtensionStates,
         policy: QuarantinePolicy,
         activity: Activity | None = None,
+        stacks: StackMapper | None = None,
     ) -> None:
         self.inner = inner
+        self._stacks = stacks
         self.breaker = breaker
         self._states = states
         self._policy = policy
@@ -252,6 +255,8 @@ class GuardedSandbox:
 
     def _report(self, level: str, message: str, stack: str | None = None) -> None:
         if self._activity is not None:
+            if stack is not None and self._stacks is not None:
+                stack = self._stacks(stack)
             self._activity.log(self.name, level, message, stack)
 
     def retire(self) -> None:
@@ -310,9 +315,14 @@ class GuardedSandbox:
 
 
 def guard(
-    sandbox: Sandbox, states: ExtensionStates, policy: QuarantinePolicy, activity: Activity | None = None
+    sandbox: Sandbox,
+    states: ExtensionStates,
+    policy: QuarantinePolicy,
+    activity: Activity | None = None,
+    stacks: StackMapper | None = None,
 ) -> GuardedSandbox:
-    """`sandbox` behind a breaker holding its stored state, which follows every change of it."""
+    """`sandbox` behind a breaker holding its stored state, which follows every change of it; what it
+    did goes to `activity`, its errors' stacks mapped by `stacks` (host/extensions/stacks.py)."""
     breaker = CircuitBreaker(states.get(sandbox.name), states.clock, states.revision)
     states.hold(sandbox.name, breaker)
-    return GuardedSandbox(sandbox, breaker, states, policy, activity)
+    return GuardedSandbox(sandbox, breaker, states, policy, activity, stacks)

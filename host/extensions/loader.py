@@ -27,6 +27,7 @@ from host.extensions.limits import check_limits
 from host.extensions.manifest import Manifest, ManifestError, read_manifest
 from host.extensions.namespace import HostNamespace, refuse_clashes
 from host.extensions.registry import ExtensionRegistry, LoadedExtension
+from host.extensions.stacks import stack_mapper
 from host.extensions.state import ExtensionStates
 from host.runtime import Runtime
 from host.types import ExtensionKind, Registration
@@ -114,7 +115,9 @@ def open_extension(
         except ManifestError:
             sandbox.close()
             raise
-        extension.sandbox = guard(sandbox, states or ExtensionStates(None), quarantine_policy(settings), activity)
+        extension.sandbox = guard(
+            sandbox, states or ExtensionStates(None), quarantine_policy(settings), activity, stack_mapper(artifact)
+        )
     except (ManifestError, ExthostError) as exc:
         extension.error = str(exc)
     except Exception as exc:  # an unexpected failure must not stop the other extensions

@@ -149,10 +149,13 @@ function registerOperation(entry, reg) {
 
 const registrars = { hook: registerHook, endpoint: registerEndpoint, operation: registerOperation };
 
-function evaluate(source) {
+function evaluate(source, file) {
   const body = transformModule(source, Object.keys(api));
   const exportsObject = {};
-  compile('__api', '__exports', '__import', body)(api, exportsObject, dynamicImport);
+  // frames of the extension's code name its file (a guest error's stack; the host maps it
+  // through the file's source map to the author's source)
+  const named = typeof file === 'string' && /^[\w.@/-]+$/.test(file) ? `${body}\n//# sourceURL=${file}` : body;
+  compile('__api', '__exports', '__import', named)(api, exportsObject, dynamicImport);
   return exportsObject;
 }
 
@@ -165,7 +168,8 @@ function faultOf(name, message) {
 function failed(error) {
   const name = error && typeof error === 'object' && typeof error.name === 'string' ? error.name : 'Error';
   const message = messageOf(error);
-  return { tag: 'failed', val: JSON.stringify({ message, name, fault: faultOf(name, message) }) };
+  const stack = error && typeof error === 'object' && typeof error.stack === 'string' ? error.stack : undefined;
+  return { tag: 'failed', val: JSON.stringify({ message, name, fault: faultOf(name, message), stack }) };
 }
 
 function done(value) {
@@ -196,11 +200,11 @@ function settle(value) {
 export const guest = {
   register(source, context) {
     if (registered) throw 'this instance already holds an extension';
-    const { kind, name } = JSON.parse(context);
+    const { kind, name, file } = JSON.parse(context);
     const registrar = registrars[kind];
     if (!registrar) throw `unknown extension kind "${kind}"`;
     try {
-      const exported = evaluate(source);
+      const exported = evaluate(source, file);
       if (!('default' in exported)) throw new Error('the extension has no default export');
       const reg = { kind, name };
       registrar(exported.default, reg);
