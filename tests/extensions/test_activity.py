@@ -101,3 +101,30 @@ def test_python_error_carries_its_traceback(extensions_dir: Path, host: HostFact
     assert 'File "index.py", line 12, in index' in stack
     assert 'File "index.py", line 7, in helper' in stack
     assert stack.endswith("ValueError: python boom")
+
+
+def test_the_log_is_a_bounded_ring(tmp_path: Path) -> None:
+    import anyio
+
+    from host.extensions.activity import LOG_RING, Activity
+    from host.storage import Database
+
+    database = Database(f"sqlite:///{tmp_path / 'ring.db'}")
+    database.migrate()
+    activity = Activity(database)
+
+    async def scenario() -> list[dict[str, object]]:
+        for index in range(LOG_RING + 50):
+            activity.log("ringed", "info", f"line {index}")
+            if index % 60 == 0:
+                await activity.flush()
+        activity.log("other", "warn", "kept")
+        return await activity.lines("ringed")
+
+    try:
+        lines = anyio.run(scenario)
+        assert len(lines) == LOG_RING
+        assert lines[0]["message"] == "line 50" and lines[-1]["message"] == f"line {LOG_RING + 49}"
+        assert [line["message"] for line in anyio.run(activity.lines, "other")] == ["kept"]
+    finally:
+        database.close()
