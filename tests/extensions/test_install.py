@@ -188,3 +188,21 @@ def test_version_ranges() -> None:
     assert not satisfies("1.3.0-beta.1", "^1.0.0")
     with pytest.raises(PackageError):
         satisfies("1.0.0", "^one")
+
+
+def test_upgrade_keeps_the_grant_and_waits_for_more(tmp_path: Path, host: HostFactory) -> None:
+    first = tmp_path / "up-1.tgz"
+    first.write_bytes(pack(package_source(tmp_path / "src", "up-ext", "1.0.0", "one", {"log": {}})))
+    second = tmp_path / "up-2.tgz"
+    second.write_bytes(pack(package_source(tmp_path / "src", "up-ext", "2.0.0", "two", SCOPES)))
+    with host() as client:
+        assert install(client, str(first), granted_scopes="all").json()["data"]["status"] == "ready"
+        assert client.get("/up-ext").text == "one"
+        upgraded = install(client, str(second))
+        assert upgraded.status_code == 201, upgraded.text
+        data = upgraded.json()["data"]
+        assert (data["version"], data["status"]) == ("2.0.0", "ready")
+        assert data["granted_scopes"] == {"log": {}}
+        assert data["pending_scopes"] == {"request": SCOPES["request"]}
+        assert client.get("/up-ext").text == "two"
+        assert install(client, str(first)).json()["data"]["version"] == "1.0.0"  # a downgrade is an install too
