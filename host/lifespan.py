@@ -87,7 +87,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     async def follow() -> None:
         await states.refresh()
-        await live.sync()
+        await live.sync(record=False)
+        live.record_later()
 
     bus.subscribe(Topic.extensions, follow)
     await bus.start()

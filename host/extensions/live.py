@@ -80,6 +80,7 @@ class LiveExtensions:
         self.registry = ExtensionRegistry()
         self.rewire: Rewire = lambda old, new: None
         self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def load(self) -> ExtensionRegistry:
         """Load every folder (at start-up)."""
@@ -107,8 +108,10 @@ class LiveExtensions:
 
     # -- converging ---------------------------------------------------------------------
 
-    async def sync(self) -> None:
-        """Bring this process in line with the stored states and the disk (the bus's subscriber)."""
+    async def sync(self, *, record: bool = True) -> None:
+        """Bring this process in line with the stored states and the disk. The bus's subscriber passes
+        `record=False` (a change made inside a refresh could wait on that very refresh) and records
+        the grants of new folders afterwards (`record_later`)."""
         async with self._lock:
             folders = {folder.resolve(): folder for folder in extension_folders(self.root)}
             loaded = {extension.folder.resolve(): extension for extension in self.registry}
@@ -121,7 +124,23 @@ class LiveExtensions:
                     await self._load(folder, None)
                 elif self._stale(current):
                     await self._load(folder, current)
-        await self.record_grants()
+        if record:
+            await self.record_grants()
+
+    def record_later(self) -> None:
+        """`record_grants` in a task of its own (after the refresh that called it ended)."""
+        if not any(e.manifest is not None and e.grant_text is None for e in self.registry):
+            return
+
+        async def record() -> None:
+            try:
+                await self.record_grants()
+            except Exception:
+                log.exception("recording the grants of new extensions failed; retried at the next change")
+
+        task = asyncio.create_task(record())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _stale(self, extension: LoadedExtension) -> bool:
         if extension.manifest is None or extension.sandbox is None:
