@@ -108,3 +108,19 @@ def test_every_process_of_a_cluster_follows_a_reload(tmp_path: Path) -> None:
         revoke = httpx.patch(f"{a.url}/extensions/cluster-ext", json={"meta": {"enabled": False}}, headers=ADMIN)
         assert revoke.status_code == 200
         wait_for(lambda: httpx.get(f"{b.url}/cluster-ext").status_code == 503, "the other process to disable it")
+
+
+def test_a_reloaded_hook_replaces_its_listeners_and_a_removed_one_leaves(extensions_dir: Path,
+                                                                          host: HostFactory) -> None:
+    def hook(value: int) -> str:
+        return f"export default ({{ filter }}) => {{ filter('items.create', (p) => ({{ ...p, stamp: {value} }})); }};"
+
+    folder = write_extension(extensions_dir, "stamp-hook", "hook", hook(1))
+    with host() as client:
+        assert client.post("/items/notes", json={"t": "a"}, headers=ADMIN).json()["data"]["stamp"] == 1
+        (folder / "dist" / "index.js").write_text(hook(2))
+        client.post("/extensions/reload", json={"names": ["stamp-hook"]}, headers=ADMIN)
+        assert client.post("/items/notes", json={"t": "b"}, headers=ADMIN).json()["data"]["stamp"] == 2
+        assert client.delete("/extensions/stamp-hook", headers=ADMIN).status_code == 204
+        assert "stamp" not in client.post("/items/notes", json={"t": "c"}, headers=ADMIN).json()["data"]
+        assert client.get("/extensions/stamp-hook", headers=ADMIN).status_code == 404
