@@ -151,6 +151,8 @@ def test_caps_and_non_sandboxed_are_refused(tmp_path: Path, host: HostFactory) -
     for index in range(5):
         (many / f"extra{index}.txt").write_text("x")
     plain = write_extension(tmp_path / "src", "plain", "endpoint", ENDPOINT % "x", sandbox=False)
+    linked = write_extension(tmp_path / "src", "linked", "endpoint", ENDPOINT % "x")
+    (linked / "dist" / "secret").symlink_to("/etc/passwd")
     with host(extensions_install_max_files=4) as client:
         too_many = install(client, str(many))
         assert too_many.status_code == 400
@@ -158,6 +160,8 @@ def test_caps_and_non_sandboxed_are_refused(tmp_path: Path, host: HostFactory) -
         refused = install(client, str(plain))
         assert refused.status_code == 400
         assert "not sandboxed" in refused.json()["errors"][0]["message"]
+        link = install(client, str(linked))
+        assert link.status_code == 400 and "link" in link.json()["errors"][0]["message"]
         assert install(client, "Not A Package!").status_code == 400
         assert client.post("/extensions", json={"spec": str(plain)}).status_code == 401
 
