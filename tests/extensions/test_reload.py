@@ -124,3 +124,20 @@ def test_a_reloaded_hook_replaces_its_listeners_and_a_removed_one_leaves(extensi
         assert client.delete("/extensions/stamp-hook", headers=ADMIN).status_code == 204
         assert "stamp" not in client.post("/items/notes", json={"t": "c"}, headers=ADMIN).json()["data"]
         assert client.get("/extensions/stamp-hook", headers=ADMIN).status_code == 404
+
+
+def test_a_reloaded_operation_runs_its_new_code_in_flows(extensions_dir: Path, host: HostFactory) -> None:
+    from tests.flows.conftest import Api
+
+    def operation(word: str) -> str:
+        return f"export default {{ id: 'word-op', handler: () => ({{ word: '{word}' }}) }};"
+
+    folder = write_extension(extensions_dir, "word-op", "operation", operation("first"))
+    with host() as client:
+        api = Api(client)
+        flow_id, _ = api.build({"name": "word", "trigger": "webhook", "options": {"method": "POST"}},
+                               [{"key": "w", "type": "word-op", "options": {}}])
+        assert client.post(f"/flows/trigger/{flow_id}", json={}).json() == {"word": "first"}
+        (folder / "dist" / "index.js").write_text(operation("second"))
+        client.post("/extensions/reload", headers=ADMIN)
+        assert client.post(f"/flows/trigger/{flow_id}", json={}).json() == {"word": "second"}
