@@ -102,12 +102,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        stop_background.set()
-        for task in background:
-            task.cancel()
-        for task in background:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        stop_background.set()  # each ends what it is doing (a flush, a reload), then returns
+        await live.settle()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.gather(*background, return_exceptions=True), 30)
         guest_logger.removeHandler(activity_log)
         with contextlib.suppress(Exception):
             await activity.flush()

@@ -142,6 +142,11 @@ class LiveExtensions:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def settle(self) -> None:
+        """Wait for the grants being recorded (at shut-down, before the database closes)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     def _stale(self, extension: LoadedExtension) -> bool:
         if extension.manifest is None or extension.sandbox is None:
             return fingerprint(extension.folder) != extension.fingerprint  # broken: try again once changed

@@ -3,15 +3,18 @@ counts and timing; stored in the database, so any process (and a restarted one) 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from host.extensions.build import build_extension
 from host.extensions.manifest import read_manifest
+from tests.storage.databases import fresh_postgres_schema
 from tests.support import ADMIN, write_extension
 
 HostFactory = Callable[..., AbstractContextManager[TestClient]]
@@ -103,13 +106,22 @@ def test_python_error_carries_its_traceback(extensions_dir: Path, host: HostFact
     assert stack.endswith("ValueError: python boom")
 
 
-def test_the_log_is_a_bounded_ring(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_log_is_a_bounded_ring(tmp_path: Path, backend: str) -> None:
+    with contextlib.ExitStack() as stack:
+        url = f"sqlite:///{tmp_path / 'ring.db'}"
+        if backend == "postgresql":
+            url = stack.enter_context(fresh_postgres_schema())
+        ring(url)
+
+
+def ring(url: str) -> None:
     import anyio
 
     from host.extensions.activity import LOG_RING, Activity
     from host.storage import Database
 
-    database = Database(f"sqlite:///{tmp_path / 'ring.db'}")
+    database = Database(url)
     database.migrate()
     activity = Activity(database)
 
@@ -126,5 +138,10 @@ def test_the_log_is_a_bounded_ring(tmp_path: Path) -> None:
         assert len(lines) == LOG_RING
         assert lines[0]["message"] == "line 50" and lines[-1]["message"] == f"line {LOG_RING + 49}"
         assert [line["message"] for line in anyio.run(activity.lines, "other")] == ["kept"]
+        activity.call("ringed", 3.0)
+        activity.call("ringed", 40.0, error=True)
+        metrics = anyio.run(activity.metrics, "ringed")
+        assert (metrics["calls"], metrics["errors"], metrics["faults"]) == (2, 1, 0)
+        assert 3.0 <= metrics["p50_ms"] <= 3.75 and 40.0 <= metrics["p99_ms"] <= 50.0  # buckets 25% wide
     finally:
         database.close()

@@ -210,3 +210,18 @@ def test_upgrade_keeps_the_grant_and_waits_for_more(tmp_path: Path, host: HostFa
         assert data["pending_scopes"] == {"request": SCOPES["request"]}
         assert client.get("/up-ext").text == "two"
         assert install(client, str(first)).json()["data"]["version"] == "1.0.0"  # a downgrade is an install too
+
+
+def test_install_and_grant_on_postgresql(tmp_path: Path, host: HostFactory) -> None:
+    from tests.storage.databases import fresh_postgres_schema
+
+    tarball = tmp_path / "pg-ext.tgz"
+    tarball.write_bytes(pack(package_source(tmp_path / "src", "pg-ext", "1.0.0", "on postgres", SCOPES)))
+    with fresh_postgres_schema() as url, host(db_url=url) as client:
+        assert install(client, str(tarball)).json()["data"]["status"] == "disabled"
+        narrow = {"request": {"urls": ["https://api.example.com/v1/*"], "methods": ["GET"]}}
+        patched = client.patch("/extensions/pg-ext", json={"granted_scopes": narrow, "meta": {"enabled": True}},
+                               headers=ADMIN)
+        assert patched.json()["data"]["granted_scopes"] == narrow
+        assert client.get("/pg-ext").text == "on postgres"
+        assert client.get("/extensions/pg-ext", headers=ADMIN).json()["data"]["metrics"]["calls"] == 1
