@@ -161,8 +161,8 @@ class LiveExtensions:
         )
         others = [e for e in self.registry if e is not old]
         refusal = clash(new, others) if new.sandbox is not None else None
-        if refusal is not None:
-            new.sandbox.close() if new.sandbox is not None else None
+        if refusal is not None and new.sandbox is not None:
+            new.sandbox.close()
             new.sandbox, new.error = None, refusal
         if new.sandbox is None and old is not None and old.sandbox is not None:
             self.states.hold(old.sandbox.name, old.sandbox.breaker)  # the old version stays in charge
