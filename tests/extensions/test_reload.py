@@ -141,3 +141,16 @@ def test_a_reloaded_operation_runs_its_new_code_in_flows(extensions_dir: Path, h
         (folder / "dist" / "index.js").write_text(operation("second"))
         client.post("/extensions/reload", headers=ADMIN)
         assert client.post(f"/flows/trigger/{flow_id}", json={}).json() == {"word": "second"}
+
+
+def test_a_new_version_claiming_a_taken_name_keeps_the_old_one_serving(extensions_dir: Path,
+                                                                       host: HostFactory) -> None:
+    write_extension(extensions_dir, "first-ext", "endpoint", endpoint("first"))
+    second = write_extension(extensions_dir, "second-ext", "endpoint", endpoint("second"))
+    with host() as client:
+        (second / "dist" / "index.js").write_text(
+            "export default { id: 'first-ext', handler: (router) => router.get('/', () => 'stolen') };")
+        client.post("/extensions/reload", headers=ADMIN)
+        assert client.get("/first-ext").text == "first" and client.get("/second-ext").text == "second"
+        error = client.get("/extensions/second-ext", headers=ADMIN).json()["data"]["reload_error"]
+        assert "already claimed" in error and "first-ext" in error
