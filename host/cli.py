@@ -1,16 +1,22 @@
-"""The `exthost` command: serve, build, validate, extensions."""
+"""The `exthost` command: serve, build, validate, extensions; install, uninstall, list, grant, revoke."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import anyio.to_thread
 import httpx
 import typer
 
 from host.config import Settings
 from host.settingsview import SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from host.extensions.state import ExtensionStates
 
 app = typer.Typer(help="Run sandboxed Directus-style extensions.", no_args_is_help=True)
 
@@ -154,6 +160,153 @@ def extensions(
         if item["error"]:
             line += f"  ({item['error']})"
         typer.echo(line)
+
+
+def _admin(work: Callable[[Settings, ExtensionStates], Awaitable[None]]) -> None:
+    """Run `work` on the database's extension states (what every running process follows)."""
+    from host.cluster import open_bus
+    from host.extensions.consent import GrantError
+    from host.extensions.packages import PackageError
+    from host.extensions.state import ExtensionStates
+    from host.storage import Database
+
+    settings = Settings()
+
+    async def main() -> None:
+        database = Database(settings.database_url)
+        try:
+            await anyio.to_thread.run_sync(database.migrate)
+            bus = await open_bus(settings, database)
+            try:
+                states = ExtensionStates(bus)
+                await states.load()
+                await work(settings, states)
+            finally:
+                await bus.stop()
+        finally:
+            database.close()
+
+    try:
+        asyncio.run(main())
+    except (PackageError, GrantError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _scopes(value: dict[str, object]) -> str:
+    return json.dumps(value, separators=(",", ":")) if value else "nothing"
+
+
+@app.command()
+def install(
+    spec: Annotated[str, typer.Argument(help="npm package (name, name@version, @scope/name@range), .tgz or folder")],
+    grant: Annotated[
+        list[str] | None, typer.Option("--grant", help="grant at once: all, or log/sleep/request (repeatable)")
+    ] = None,
+) -> None:
+    """Install an extension into EXTENSIONS_PATH: disabled until granted (`--grant all` grants what it requests)."""
+    from host.extensions.install import install as run_install
+
+    async def work(settings: Settings, states: ExtensionStates) -> None:
+        def progress(step: str, message: str) -> None:
+            typer.echo(f"[{step}] {message}")
+
+        given = None if not grant else "all" if "all" in grant else grant
+        installed = await run_install(spec, settings, states, given, progress)
+        verb = "upgraded" if installed.upgrade else "installed"
+        typer.echo(f"{verb} {installed.name}@{installed.version} into {installed.folder}")
+        typer.echo(f"requested scopes: {_scopes(installed.requested)}")
+        typer.echo(f"granted scopes: {_scopes(installed.granted)}")
+        if not installed.enabled:
+            typer.echo(f"disabled until granted: exthost grant {installed.name} all (or log, sleep, request)")
+
+    _admin(work)
+
+
+@app.command()
+def uninstall(name: Annotated[str, typer.Argument(help="The extension's package name")]) -> None:
+    """Remove an installed extension (its folder, its grant and its state)."""
+    from host.extensions.install import uninstall as run_uninstall
+
+    async def work(settings: Settings, states: ExtensionStates) -> None:
+        folder = await run_uninstall(name, settings, states)
+        typer.echo(f"uninstalled {name} ({folder})")
+
+    _admin(work)
+
+
+@app.command(name="list")
+def list_installed() -> None:
+    """The extensions in EXTENSIONS_PATH: version, enabled, requested, granted and waiting scopes."""
+    from host.extensions import consent
+    from host.extensions.loader import extension_folders
+    from host.extensions.manifest import ManifestError, read_manifest
+
+    async def work(settings: Settings, states: ExtensionStates) -> None:
+        for folder in extension_folders(settings.extensions_path):
+            try:
+                manifest = read_manifest(folder)
+            except ManifestError as exc:
+                typer.echo(f"{folder.name:<24} broken: {exc}")
+                continue
+            state = states.get(manifest.name)
+            stored = consent.load(state.granted_scopes)
+            granted = manifest.scopes if stored is None else consent.effective(stored, manifest.scopes)
+            pending = {} if stored is None else consent.ungranted(manifest.scopes, stored)
+            flag = "enabled" if state.enabled else "disabled"
+            line = (f"{manifest.name:<24} {manifest.version or '-':<10} {flag:<9} "
+                    f"requested={_scopes(manifest.scopes.describe())} granted={_scopes(granted.describe())}")
+            if pending:
+                line += f" waiting={_scopes(pending)}"
+            typer.echo(line)
+
+    _admin(work)
+
+
+@app.command()
+def grant(
+    name: Annotated[str, typer.Argument(help="The extension's package name")],
+    scopes: Annotated[list[str] | None, typer.Argument(help="all, or some of log, sleep, request")] = None,
+    url: Annotated[list[str] | None, typer.Option("--url", help="grant request only these URL globs")] = None,
+    method: Annotated[list[str] | None, typer.Option("--method", help="grant request only these methods")] = None,
+) -> None:
+    """Grant scopes (within what it requests) and enable the extension; every process reloads it."""
+    from host.extensions.install import current_grant, requested_by, set_grant, widened
+
+    async def work(settings: Settings, states: ExtensionStates) -> None:
+        package, requested = requested_by(settings, name)
+        now = current_grant(states, package, requested)
+        if url or method:
+            now = now.model_copy(update={"request": None})
+        new = widened(now, requested, scopes or [], url or [], method or [])
+        await set_grant(states, package, requested, new, enable=True)
+        typer.echo(f"{package}: granted {_scopes(new)} (requested {_scopes(requested.describe())}); enabled")
+
+    _admin(work)
+
+
+@app.command()
+def revoke(
+    name: Annotated[str, typer.Argument(help="The extension's package name")],
+    scopes: Annotated[list[str] | None, typer.Argument(help="all, or some of log, sleep, request")] = None,
+    url: Annotated[list[str] | None, typer.Option("--url", help="take back only these granted URL globs")] = None,
+) -> None:
+    """Take back granted scopes (all of them with `all`); every process reloads the extension."""
+    from host.extensions import consent
+    from host.extensions.install import current_grant, requested_by, set_grant
+
+    async def work(settings: Settings, states: ExtensionStates) -> None:
+        package, requested = requested_by(settings, name)
+        wanted = set(scopes or [])
+        remove = set(consent.CAPABILITIES) if "all" in wanted else wanted
+        unknown = remove - set(consent.CAPABILITIES)
+        if unknown:
+            raise consent.GrantError(f"unknown scope(s) {sorted(unknown)}: use log, sleep, request or all")
+        new = consent.narrowed(current_grant(states, package, requested), remove, url or [])
+        await set_grant(states, package, requested, new.describe())
+        typer.echo(f"{package}: granted {_scopes(new.describe())} (requested {_scopes(requested.describe())})")
+
+    _admin(work)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ class RegisterContext(_Message):
 
     kind: ExtensionKind
     name: str
+    file: str | None = None
+    """The artifact's file name: the JS and Python runtimes name the extension's frames after it."""
 
 
 class Route(_Message):
@@ -64,6 +66,8 @@ class Registration(_Message):
 
     kind: ExtensionKind
     name: str
+    file: str | None = None
+    """The artifact's file name: the JS and Python runtimes name the extension's frames after it."""
     id: str | None = None
     routes: tuple[Route, ...] = ()
     filters: tuple[HookBinding, ...] = ()
@@ -81,6 +85,8 @@ class GuestError(_Message):
     message: str
     name: str = "Error"
     fault: GuestFaultKind | None = None
+    stack: str | None = None
+    """Where it was thrown: the JS stack or the Python traceback of the extension's own frames."""
 
 
 class Accountability(_Message):

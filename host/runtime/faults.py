@@ -59,7 +59,9 @@ def translate_guest_error(extension: str, payload: str) -> ExtensionFailed:
         return ExtensionOutOfMemory(extension, f'Extension "{extension}" ran out of memory')
     if error.fault == "stack-overflow":
         return ExtensionStackOverflow(extension, f'Extension "{extension}" overflowed its stack')
-    return ExtensionFailed(extension, guest_text(error.message))
+    failure = ExtensionFailed(extension, guest_text(error.message))
+    failure.stack = guest_text(error.stack) if error.stack else None
+    return failure
 
 
 def translate_extism_error(extension: str, error: BaseException, timeout_ms: int, *, cancelled: bool) -> ExtensionFault:

@@ -136,7 +136,7 @@ class Runtime:
     ) -> PooledSandbox:
         """`single_use`: every call runs in a fresh instance (see `Limits.single_use`)."""
         runtime = detect_runtime(artifact)
-        context = RegisterContext(kind=kind, name=name)
+        context = RegisterContext(kind=kind, name=name, file=artifact.name)
         if runtime in (RuntimeKind.js, RuntimeKind.python):
             cap, setting = self.settings.extensions_max_source_bytes, "EXTENSIONS_MAX_SOURCE_BYTES"
         else:

@@ -16,6 +16,9 @@ try {
     platform: 'neutral',
     target: 'es2022',
     external: ['directus:api'],
+    // index.js.map beside the bundle: the host maps a guest error's stack to the author's source
+    sourcemap: true,
+    sourcesContent: false,
     logLevel: 'error',
   });
 } catch {

@@ -86,8 +86,11 @@ export function transformModule(source, apiNames) {
   }
   edits.push(...importExpressionEdits(ast));
   let out = source;
+  const lines = (text) => (text.match(/\n/g) || []).length;
   for (const e of edits.sort((a, b) => b.start - a.start)) {
-    out = out.slice(0, e.start) + e.text + out.slice(e.end);
+    // keep every line where it was: a guest error's stack names the author's lines
+    const kept = '\n'.repeat(Math.max(0, lines(out.slice(e.start, e.end)) - lines(e.text)));
+    out = out.slice(0, e.start) + e.text + kept + out.slice(e.end);
   }
   return `"use strict";\n${out}\n;${trailer.join('\n')}`;
 }

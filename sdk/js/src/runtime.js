@@ -55,14 +55,19 @@ const api = Object.freeze({
   },
 });
 
-const quietLog = (...m) => {
+// console.warn/error/debug carry their level to the host as `\0level\0message`
+// (host/capabilities/base.py: guest_level)
+const quietLog = (level) => (...m) => {
   try {
-    api.log(...m);
+    const text = m.map(format).join(' ');
+    hostLog(level ? `\0${level}\0${text}` : text);
   } catch {
     // console output without the `log` scope goes nowhere
   }
 };
-globalThis.console = { log: quietLog, info: quietLog, warn: quietLog, error: quietLog, debug: quietLog };
+globalThis.console = {
+  log: quietLog(''), info: quietLog(''), warn: quietLog('warn'), error: quietLog('error'), debug: quietLog('debug'),
+};
 installSandboxGlobals();
 
 const dynamicImport = (specifier) =>
@@ -144,10 +149,13 @@ function registerOperation(entry, reg) {
 
 const registrars = { hook: registerHook, endpoint: registerEndpoint, operation: registerOperation };
 
-function evaluate(source) {
+function evaluate(source, file) {
   const body = transformModule(source, Object.keys(api));
   const exportsObject = {};
-  compile('__api', '__exports', '__import', body)(api, exportsObject, dynamicImport);
+  // frames of the extension's code name its file (a guest error's stack; the host maps it
+  // through the file's source map to the author's source)
+  const named = typeof file === 'string' && /^[\w.@/-]+$/.test(file) ? `${body}\n//# sourceURL=${file}` : body;
+  compile('__api', '__exports', '__import', named)(api, exportsObject, dynamicImport);
   return exportsObject;
 }
 
@@ -160,7 +168,8 @@ function faultOf(name, message) {
 function failed(error) {
   const name = error && typeof error === 'object' && typeof error.name === 'string' ? error.name : 'Error';
   const message = messageOf(error);
-  return { tag: 'failed', val: JSON.stringify({ message, name, fault: faultOf(name, message) }) };
+  const stack = error && typeof error === 'object' && typeof error.stack === 'string' ? error.stack : undefined;
+  return { tag: 'failed', val: JSON.stringify({ message, name, fault: faultOf(name, message), stack }) };
 }
 
 function done(value) {
@@ -191,11 +200,11 @@ function settle(value) {
 export const guest = {
   register(source, context) {
     if (registered) throw 'this instance already holds an extension';
-    const { kind, name } = JSON.parse(context);
+    const { kind, name, file } = JSON.parse(context);
     const registrar = registrars[kind];
     if (!registrar) throw `unknown extension kind "${kind}"`;
     try {
-      const exported = evaluate(source);
+      const exported = evaluate(source, file);
       if (!('default' in exported)) throw new Error('the extension has no default export');
       const reg = { kind, name };
       registrar(exported.default, reg);

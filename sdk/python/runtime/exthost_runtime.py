@@ -43,6 +43,7 @@ import string  # noqa: F401
 import sys
 import textwrap  # noqa: F401
 import time
+import traceback
 import types
 import typing  # noqa: F401
 import unicodedata  # noqa: F401
@@ -145,11 +146,25 @@ def _fault(error: BaseException) -> str | None:
     return None
 
 
+def _stack(error: BaseException) -> str | None:
+    """The traceback of `error` through the extension's own file (the runtime's frames left out)."""
+    file = _state.get("file")
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == file]
+    if not frames:
+        return None
+    lines = [f'  File "{f.filename}", line {f.lineno}, in {f.name}' for f in frames]
+    return "Traceback (most recent call last):\n" + "\n".join(lines) + f"\n{type(error).__name__}: {_message(error)}"
+
+
 def _failed(error: BaseException) -> g.CallState:
     fault = _fault(error)
     payload: dict[str, Any] = {"message": _message(error), "name": type(error).__name__}
     if fault:
         payload["fault"] = fault
+    else:
+        stack = _stack(error)
+        if stack:
+            payload["stack"] = stack
     return g.CallState_Failed(json.dumps(payload))
 
 
@@ -218,13 +233,15 @@ class Guest(exports.Guest):
             raise Err("this instance already holds an extension")
         info = json.loads(context)
         kind, name = info.get("kind"), info.get("name", "")
+        file = info.get("file") if isinstance(info.get("file"), str) else f"<{name}>"
+        _state["file"] = file
         if kind not in ("endpoint", "hook", "operation"):
             raise Err(f'unknown extension kind "{kind}"')
         reg = register_module._reset(kind)
         module = types.ModuleType("extension")
-        module.__file__ = f"<{name}>"
+        module.__file__ = file
         try:
-            code = compile(source, f"<{name}>", "exec")
+            code = compile(source, file, "exec")
             exec(code, module.__dict__)
             registration = _registration(reg, kind, name)
         except BaseException as e:  # noqa: BLE001 - every failure is a registration error
