@@ -85,8 +85,15 @@ BATCH_KEYS: Schema = {"oneOf": [{"type": "array", "items": KEY, "minItems": 1},
                                 {"type": "object", "required": ["keys"],
                                  "properties": {"keys": {"type": "array", "items": KEY, "minItems": 1}}}]}
 ONE_OR_MANY: Schema = {"oneOf": [OBJECT, OBJECTS]}
-EXTENSION_UPDATE: Schema = {"type": "object", "required": ["meta"], "properties": {
-    "meta": {"type": "object", "required": ["enabled"], "properties": {"enabled": {"type": "boolean"}}}}}
+SCOPES: Schema = {"oneOf": [{"type": "string", "enum": ["all"]}, {"type": "object"}],
+                  "description": '`"all"`, or the shape of `requestedScopes`, within what the extension requests'}
+EXTENSION_UPDATE: Schema = {"type": "object", "properties": {
+    "meta": {"type": "object", "required": ["enabled"], "properties": {"enabled": {"type": "boolean"}}},
+    "granted_scopes": SCOPES}}
+EXTENSION_INSTALL: Schema = {"type": "object", "required": ["spec"], "properties": {
+    "spec": {"type": "string", "description": "npm `name`, `name@version`, `@scope/name@range`, a `.tgz` or a folder"},
+    "granted_scopes": SCOPES}}
+EXTENSION_RELOAD: Schema = {"type": "object", "properties": {"names": {"type": "array", "items": {"type": "string"}}}}
 
 # Who may call: "admin" (ADMIN_TOKEN, or a USER_TOKENS token of role admin), "user" (any
 # valid token), "optional" (anonymous allowed; a token sent must be valid), None (no token read).
@@ -99,7 +106,12 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("get", "/server/info"): ("optional", (), None, False, (200,), ()),
     ("get", "/server/health"): ("optional", (), None, False, (200,), (503,)),
     ("get", "/extensions"): ("admin", (), None, False, (200,), ()),
+    ("post", "/extensions"): ("admin", (), EXTENSION_INSTALL, True, (201, 202), ()),
+    ("post", "/extensions/reload"): ("admin", (), EXTENSION_RELOAD, False, (200,), (404,)),
+    ("get", "/extensions/{name}"): ("admin", (), None, False, (200,), (404,)),
+    ("get", "/extensions/{name}/logs"): ("admin", (), None, False, (200,), (404,)),
     ("patch", "/extensions/{name}"): ("admin", (), EXTENSION_UPDATE, True, (200,), (404,)),
+    ("delete", "/extensions/{name}"): ("admin", (), None, False, (204,), (404,)),
     ("get", "/items/{collection}"): ("user", LIST_QUERY, None, False, (200,), (404, 503)),
     ("get", "/items/{collection}/{key}"): ("user", ONE_QUERY, None, False, (200,), (404, 503)),
     ("post", "/items/{collection}"): ("user", WRITE_QUERY, ONE_OR_MANY, True, (200,), (404, 500, 503)),
