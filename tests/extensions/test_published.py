@@ -51,7 +51,7 @@ class TemplateServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+            def do_GET(self) -> None:
                 outer.seen.append({"path": self.path, "authorization": self.headers.get("Authorization")})
                 item = outer.items.get(self.path.removeprefix("/"))
                 status, body = (200, {"data": item}) if item else (404, {"errors": [{"message": "not found"}]})
@@ -126,8 +126,11 @@ def test_fixture_is_the_published_package_with_its_licence(name: str) -> None:
 def test_all_three_load_as_operations(published_host: TestClient) -> None:
     listed = published_host.get("/extensions", headers=ADMIN).json()["data"]
     by_name = {e["name"]: e for e in listed}
-    for package in ("@ribertec/directus-extension-phone-parser", "@directus-labs/liquidjs-operation",
-                    "@directus-labs/ai-writer-operation"):
+    for package in (
+        "@ribertec/directus-extension-phone-parser",
+        "@directus-labs/liquidjs-operation",
+        "@directus-labs/ai-writer-operation",
+    ):
         assert by_name[package]["status"] == "ready", by_name[package]
 
 
@@ -186,9 +189,7 @@ def test_liquid_batch_mode_keeps_the_return_fields(api: Api) -> None:
     ]
 
 
-def test_liquid_saved_template_is_fetched_through_the_request_capability(
-    api: Api, templates: TemplateServer
-) -> None:
+def test_liquid_saved_template_is_fetched_through_the_request_capability(api: Api, templates: TemplateServer) -> None:
     options = {
         "mode": "saved", "operationMode": "single", "collection": "templates", "item": {"key": 7},
         "fields": ["template", "subject"], "data": {"name": "Ada"}, "accessToken": "tok", "publicUrl": templates.url,
