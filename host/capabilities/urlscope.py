@@ -24,8 +24,12 @@ what it is matched against:
   host (dots included: `*.example.com` is every subdomain at any depth, never
   `example.com` itself); in the port, any port; in the path (which includes the
   query), any characters (`/` and `?` included). A pattern without a port
-  matches only the scheme's default port, a pattern without a path every path
-  and query; the pattern `*` alone matches every http and https URL.
+  matches only the scheme's default port, unless its host ends with `*`
+  (`http://*`, `https://api.example.*`): in Directus that `*` runs on into the
+  port, so there it matches any port. A pattern without a path matches every
+  path and query (so `https://api.example.com/v1/**` is every path under
+  `/v1/`, and `http://*` every http URL); the pattern `*` alone matches every
+  http and https URL.
 """
 
 from __future__ import annotations
@@ -317,6 +321,8 @@ def pattern_globs(text: str) -> tuple[str, str, str | None, str | None]:
         raise URLRefused("expected scheme://host[:port][/path] or *")
     scheme, authority, target = match.group(1).lower(), match.group(2), match.group(3)
     host, port = _split_authority(authority)
+    if port is None and host.endswith("*"):
+        port = "*"  # Directus's trailing `*` also covers `:port`
     return (
         scheme,
         _host_glob(host),

@@ -728,7 +728,17 @@ def test_redirect_within_scope_is_followed(exthost: Host, status: int) -> None:
         ("https://*.example.com/*", "https://evil.io/.example.com/", False),
         ("https://*.example.com/*", "https://evil.io#.example.com/", False),
         ("https://*", "https://anything.example/x", True),
-        ("https://*", "https://anything.example:8443/x", False),
+        ("https://*", "https://anything.example:8443/x", True),  # a trailing `*` covers the port, as in Directus
+        ("https://api.example.*", "https://api.example.org:8443/x", True),
+        ("https://*.example.com", "https://a.example.com:8443/x", False),  # the host does not end with `*`
+        ("http://*", "http://localhost:8055/items/templates/1", True),  # liquidjs-operation's scope
+        ("https://api.openai.com/v1/**", "https://api.openai.com/v1/chat/completions", True),  # ai-writer's
+        ("https://api.openai.com/v1/**", "https://api.openai.com/v1/", True),
+        ("https://api.openai.com/v1/**", "https://api.openai.com/v1", False),
+        ("https://api.openai.com/v1/**", "https://api.openai.com/v2/chat", False),
+        ("https://api.openai.com/v1/**", "https://api.openai.com/v1/%2e%2e/admin", False),
+        ("https://api.openai.com/v1/**", "https://api.openai.com:8443/v1/x", False),
+        ("https://api.openai.com/v1/**", "https://api.openai.com.evil.io/v1/x", False),
         ("https://*:*", "https://anything.example:8443/x", True),
         ("http://127.0.0.1:*", "http://127.0.0.1:8055/x", True),
         ("http://127.0.0.1:*", "http://127.0.0.2:8055/x", False),

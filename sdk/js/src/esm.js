@@ -5,6 +5,7 @@
 // a dynamic `import(x)` becomes `__import(x)` (see globals.js).
 import { parse } from 'acorn';
 import { importExpressionEdits } from './globals.js';
+import { regexLiteralEdits } from './regexp.js';
 
 const API_MODULE = 'directus:api';
 
@@ -84,7 +85,12 @@ export function transformModule(source, apiNames) {
         break;
     }
   }
-  edits.push(...importExpressionEdits(ast));
+  edits.push(...importExpressionEdits(ast), ...regexLiteralEdits(ast));
+  if (source.startsWith('#!')) {
+    // a hashbang line (ES2023) is only valid at the very start of a script or module
+    const end = source.search(/[\n\r\u2028\u2029]/);
+    edits.push({ start: 0, end: end < 0 ? source.length : end, text: '' });
+  }
   let out = source;
   const lines = (text) => (text.match(/\n/g) || []).length;
   for (const e of edits.sort((a, b) => b.start - a.start)) {

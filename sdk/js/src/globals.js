@@ -12,6 +12,7 @@
 // are simply absent: `typeof require === 'undefined'`, and using one throws a
 // ReferenceError the guest can catch.
 import { parse } from 'acorn';
+import { mayNeedRegexRewrite, regexLiteralEdits } from './regexp.js';
 
 export const notAvailable = (name, instead) =>
   `${name} is not available in the exthost sandbox${instead ? `: ${instead}` : ''}`;
@@ -42,9 +43,13 @@ function importExpressions(root) {
 }
 
 // Code compiled at run time (`eval`, `Function` and its async and generator
-// kinds) may not contain `import()`: it would trap the engine.
-function refuseDynamicImport(source) {
-  if (!source.includes('import')) return;
+// kinds) may not contain `import()`: it would trap the engine. Its regular
+// expression literals get the same rewrite as the extension's own
+// (regexp.js). Returns the code to compile: `source` with the literals
+// rewritten between `from` and `to` (the part the caller passes on).
+function checkedCode(source, from = 0, to = source.length) {
+  const mentionsImport = source.includes('import');
+  if (!mentionsImport && !mayNeedRegexRewrite(source)) return source.slice(from, to);
   let ast;
   try {
     ast = parse(source, { ecmaVersion: 'latest', sourceType: 'script' });
@@ -52,9 +57,15 @@ function refuseDynamicImport(source) {
     if (/\bimport\b/.test(source)) {
       throw new SyntaxError(`code that mentions import cannot be checked for import() (${e.message}): ${IMPORT_MESSAGE}`);
     }
-    return; // the engine reports its own SyntaxError
+    return source.slice(from, to); // the engine reports its own SyntaxError
   }
-  if (importExpressions(ast).length) throw new Error(IMPORT_MESSAGE);
+  if (mentionsImport && importExpressions(ast).length) throw new Error(IMPORT_MESSAGE);
+  let out = source.slice(from, to);
+  const edits = regexLiteralEdits(ast).filter((e) => e.start >= from && e.end <= to);
+  for (const e of edits.sort((a, b) => b.start - a.start)) {
+    out = out.slice(0, e.start - from) + e.text + out.slice(e.end - from);
+  }
+  return out;
 }
 
 function define(name, value) {
@@ -65,8 +76,7 @@ function guardEval() {
   const evaluate = globalThis.eval;
   define('eval', {
     eval(code) {
-      if (typeof code === 'string') refuseDynamicImport(code);
-      return evaluate(code); // an indirect eval: global scope
+      return evaluate(typeof code === 'string' ? checkedCode(code) : code); // an indirect eval: global scope
     },
   }.eval);
 }
@@ -82,8 +92,9 @@ function guardFunctionConstructors() {
     const checked = function (...args) {
       const params = args.slice(0, -1).map(String).join(',');
       const body = args.length ? String(args[args.length - 1]) : '';
-      refuseDynamicImport(`(${keyword} anonymous(${params}\n) {\n${body}\n})`);
-      return Reflect.construct(Original, args);
+      const head = `(${keyword} anonymous(${params}\n) {\n`;
+      const code = checkedCode(`${head}${body}\n})`, head.length, head.length + body.length);
+      return Reflect.construct(Original, args.length ? [...args.slice(0, -1), code] : args);
     };
     Object.defineProperty(checked, 'name', { value: Original.name });
     Object.defineProperty(checked, 'prototype', { value: Original.prototype });

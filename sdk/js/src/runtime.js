@@ -4,6 +4,8 @@
 import { log as hostLog, sleep as hostSleep, request as hostRequest } from 'exthost:extension/api@0.1.0';
 import { transformModule } from './esm.js';
 import { dynamicImportError, installSandboxGlobals } from './globals.js';
+import { installIntl } from './intl.js';
+import { installUnicodeRegExp } from './regexp.js';
 
 const compile = Function; // the engine's own, before installSandboxGlobals() guards it
 
@@ -68,6 +70,8 @@ const quietLog = (level) => (...m) => {
 globalThis.console = {
   log: quietLog(''), info: quietLog(''), warn: quietLog('warn'), error: quietLog('error'), debug: quietLog('debug'),
 };
+installUnicodeRegExp();
+installIntl();
 installSandboxGlobals();
 
 const dynamicImport = (specifier) =>
