@@ -67,7 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.registry = load_all(settings.extensions_path, runtime, settings, namespace, states)
     app.state.endpoints = build_endpoints(app.state.registry)
     register_hooks(emitter, app.state.registry)
-    app.state.items = ItemsService(database, emitter)
+    app.state.items = ItemsService(database, emitter, settings.max_json_depth)
     await start_flows(app)  # subscribes the flow manager to Topic.flows
     await bus.start()
     await queue.start()
