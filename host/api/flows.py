@@ -12,10 +12,10 @@ from host.api.body import read_body, read_json
 from host.auth import accountability_of, require_admin
 from host.errors import InvalidPayload, NotFound
 from host.flows.manager import FlowManager
-from host.flows.query import Query, parse_query
 from host.flows.service import FlowService
 from host.flows.triggers.webhook import WebhookCall
 from host.numbers import query_integer
+from host.query import Query, query_from_params
 from host.redaction import guest_headers, guest_query
 from host.types import Accountability, Json
 
@@ -34,11 +34,10 @@ def service_of(request: Request) -> FlowService:
 
 
 def query_of(request: Request) -> Query:
-    params: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items():
-        params.setdefault(name, []).append(value)
+    """The Directus query of the query string (host.query)."""
     settings = request.app.state.settings
-    return parse_query(params, settings.query_limit_default, settings.max_json_depth)
+    raw = query_from_params(request.query_params.multi_items(), settings.query_limit_default, settings.max_json_depth)
+    return Query.from_json(raw, accountability_of(request), max_depth=settings.max_json_depth)
 
 
 def batch_update(body: Json) -> tuple[list[str], Json] | list[Json]:

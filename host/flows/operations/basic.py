@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
-from host.errors import OperationFailed
-from host.flows import filters
+from host.errors import InvalidQuery, OperationFailed
 from host.flows.chain import to_text
 from host.flows.models import FieldError
 from host.flows.operations._options import as_object, number, require, templated
 from host.flows.operations.registry import OperationContext, OperationType
+from host.query.filter import parse_filter
+from host.query.memory import failures
+from host.query.model import DEFAULT_DEPTH
 from host.types import Json
 
 log = logging.getLogger("exthost.flows.log")
@@ -47,11 +50,11 @@ async def transform(options: dict[str, Any], context: OperationContext) -> Json:
 
 async def condition(options: dict[str, Any], context: OperationContext) -> Json:
     rules = options.get("filter") or {}
-    try:
-        filters.check(rules)
-    except filters.FilterError as exc:
-        raise OperationFailed(f"condition: {exc}") from None
-    failed = filters.failures(rules, context.data)
+    try:  # the query engine's filter (host.query), with $NOW, $CURRENT_USER... of the run's caller
+        node = parse_filter(rules, context.accountability, datetime.now(UTC), DEFAULT_DEPTH)
+    except InvalidQuery as exc:
+        raise OperationFailed(f"condition: {exc.message}") from None
+    failed = failures(node, context.data)
     if failed:
         raise OperationFailed(
             f"condition not met: {failed[0]}",
@@ -65,9 +68,9 @@ def _check_condition(options: dict[str, Any]) -> None:
     if rules is None:
         return
     try:
-        filters.check(rules, "options.filter")
-    except filters.FilterError as exc:
-        raise FieldError("options.filter", str(exc)) from None
+        parse_filter(rules, None, datetime.now(UTC), DEFAULT_DEPTH)
+    except InvalidQuery as exc:
+        raise FieldError("options.filter", exc.message.removeprefix("Invalid query. ")) from None
 
 
 async def throw_error(options: dict[str, Any], context: OperationContext) -> Json:
