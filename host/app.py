@@ -6,7 +6,7 @@ import time
 
 from fastapi import FastAPI
 
-from host.api import endpoints, extensions, flows, items, jobs, operations, server
+from host.api import collections, endpoints, extensions, flows, items, jobs, operations, server
 from host.api.errors import install_error_handlers
 from host.api.payload import PayloadLimitMiddleware
 from host.config import Settings
@@ -29,4 +29,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.time) ->
     app.include_router(flows.router)
     app.include_router(operations.router)
     app.include_router(jobs.router)
+    app.include_router(collections.collections_router)
+    app.include_router(collections.fields_router)
     return app

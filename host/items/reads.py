@@ -41,6 +41,13 @@ def _paged(stmt: Any, query: Query) -> Any:
     return stmt
 
 
+def page_statement(compiler: Compiler, collection: str, query: Query) -> Any:
+    """The SELECT of one page of items (not an aggregate)."""
+    stmt = select(items.c.data).where(*_conditions(compiler, collection, query))
+    stmt = stmt.order_by(*compiler.order_by(query, items.c.data), items.c.seq)
+    return _paged(stmt, query)
+
+
 def read_page(conn: Connection, collection: str, query: Query) -> tuple[Page, int]:
     """The items (as stored; aggregate rows for an aggregate) of one page, and the collection's
     size when `meta` asks for counts (-1 otherwise)."""
@@ -49,9 +56,7 @@ def read_page(conn: Connection, collection: str, query: Query) -> tuple[Page, in
     if query.is_aggregate:
         rows = _aggregate(conn, compiler, conditions, query)
     else:
-        stmt = select(items.c.data).where(*conditions)
-        stmt = stmt.order_by(*compiler.order_by(query, items.c.data), items.c.seq)
-        rows = list(conn.execute(_paged(stmt, query)).scalars())
+        rows = list(conn.execute(page_statement(compiler, collection, query)).scalars())
     total = filtered = -1
     if "total_count" in query.meta or "filter_count" in query.meta:
         total = _count(conn, [items.c.collection == collection])
