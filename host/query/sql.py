@@ -245,12 +245,13 @@ class Compiler:
 
     def _empty(self, ref: Ref) -> Expr:
         length = case((ref.is_kind("array"), func.json_array_length(ref.doc)), else_=null())
-        return or_(
+        empty = or_(
             ref.is_null(),
             ref.text == fixed(""),
             length == literal(0, Integer),
             and_(ref.is_kind("object"), ref.raw_text == fixed("{}")),
         )
+        return func.coalesce(empty, false())  # never NULL: negated, it must still be true or false
 
     def _text(self, op: str, ref: Ref, needle: str) -> Expr:
         base = op.removeprefix("_n") if op in NEGATED else op.removeprefix("_")

@@ -65,7 +65,7 @@ async def condition(options: dict[str, Any], context: OperationContext) -> Json:
 
 def _check_condition(options: dict[str, Any]) -> None:
     rules = options.get("filter")
-    if rules is None:
+    if rules is None or templated(rules):  # checked once rendered, when the operation runs
         return
     try:
         parse_filter(rules, None, datetime.now(UTC), DEFAULT_DEPTH)
