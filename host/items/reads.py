@@ -80,8 +80,10 @@ def _aggregate(conn: Connection, compiler: Compiler, conditions: list[Any], quer
     for row in conn.execute(_paged(stmt, query)):
         values = tuple(row)
         result: Item = {}
-        for index, group in enumerate(query.group_by):
-            result[group.key] = group_value(values[index * 5 : index * 5 + 5])
+        start = 0
+        for group, columns in zip(query.group_by, groups, strict=True):
+            result[group.key] = group_value(values[start : start + len(columns)])
+            start += len(columns)
         for (function, name), value in zip(query.aggregate, values[len(flat) :], strict=True):
             number = plain_number(value)
             if function == "countAll" or (function == "count" and name == "*"):

@@ -7,14 +7,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from host.query import memory
-from host.query.model import Query
-from host.query.project import Expander, project
+from host.query.model import DEFAULT_DEPTH, Query
+from host.query.project import Expander, shape
+from host.types import Accountability
 
 Row = dict[str, Any]
 
 
 def run_list(
-    rows: Sequence[Row], query: Query, expanders: Mapping[str, Expander] | None = None
+    rows: Sequence[Row],
+    query: Query,
+    expanders: Mapping[str, Expander] | None = None,
+    who: Accountability | None = None,
+    max_depth: int = DEFAULT_DEPTH,
 ) -> tuple[list[Row], dict[str, int]]:
     """The rows (or aggregate rows) `query` selects, and its `meta`."""
     selected = memory.select(list(rows), query)
@@ -26,4 +31,4 @@ def run_list(
     if query.is_aggregate:
         return memory.page(memory.aggregate_rows(selected, query), query), meta
     shown = memory.page(selected, query)
-    return [project(row, query.fields, query.alias, expanders) for row in shown], meta
+    return [shape(row, query, who, max_depth, expanders) for row in shown], meta

@@ -79,6 +79,12 @@ def apply_deep(doc: Row, deep: Mapping[str, Any], who: Accountability | None, ma
     return out
 
 
-def shape(doc: Row, query: Query, who: Accountability | None, max_depth: int) -> Row:
+def shape(
+    doc: Row,
+    query: Query,
+    who: Accountability | None,
+    max_depth: int,
+    expanders: Mapping[str, Expander] | None = None,
+) -> Row:
     """One item of a page as `query` asks for it."""
-    return project(apply_deep(doc, query.deep, who, max_depth), query.fields, query.alias)
+    return project(apply_deep(doc, query.deep, who, max_depth), query.fields, query.alias, expanders)

@@ -328,7 +328,8 @@ class Compiler:
         return out
 
     def group_columns(self, group: GroupBy, doc: Expr) -> list[Expr]:
-        """rank, number, text, boolean and JSON text of a group's value."""
+        """rank, number, text, boolean and JSON text of a group's value (rank and number for a
+        date function)."""
         ref = self.ref(doc, group.path)
         if group.function is None:
             other = case((self.rank(ref) == literal(3, Integer), ref.raw_text), else_=null())
@@ -338,9 +339,10 @@ class Compiler:
             matches = ref.text.op("~")(fixed("^" + DATE_PREFIX[group.function]))
         else:
             matches = ref.text.op("GLOB")(fixed(_glob(DATE_PREFIX[group.function])))
-        part = case((matches, cast(func.substr(ref.text, start + 1, end - start), Integer)), else_=null())
+        digits = func.substr(ref.text, _fixed_int(start + 1), _fixed_int(end - start))
+        part = case((matches, cast(digits, Integer)), else_=null())
         rank = case((part.is_(None), literal(4, Integer)), else_=literal(1, Integer))
-        return [rank, part, null(), null(), null()]
+        return [rank, part]
 
     def aggregate(self, function: str, name: str, doc: Expr) -> Expr:
         if function == "countAll" or name == "*":
@@ -365,6 +367,10 @@ def json_typeof(value: Expr) -> Expr:
     return func.json_typeof(value, type_=String)
 
 
+def _fixed_int(value: int) -> BindParameter[int]:
+    return bindparam(None, value, type_=Integer, literal_execute=True)
+
+
 def literal_column_text(text: str) -> BindParameter[str]:
     return fixed(text)
 
@@ -387,7 +393,7 @@ def _glob(pattern: str) -> str:
 
 def group_value(columns: tuple[Any, ...]) -> Any:
     """A group's value from its `group_columns`."""
-    rank, number, text, boolean, other = columns
+    rank, number, text, boolean, other = (*columns, None, None, None)[:5]
     if rank == 0:
         return boolean in (1, "true", True)
     if rank == 1:
