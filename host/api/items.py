@@ -21,9 +21,9 @@ from host.config import Settings
 from host.errors import InvalidPayload
 from host.items import ItemsService
 from host.items.access import Action, check_access
+from host.items.service import key_of
 from host.query import Query, query_from_params
 from host.query.project import project
-from host.items.service import key_of
 from host.types import Accountability, Json
 
 router = APIRouter(prefix="/items", tags=["items"])

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request

@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import Index, text
-from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import Grouping
 
 from host.items.tables import items
 from host.query.sql import Compiler
@@ -32,7 +32,8 @@ def create_indexes(conn: Connection, collection: str, field: str) -> None:
     for name, reading in zip(index_names(collection, field), READINGS, strict=True):
         expression = getattr(ref, reading)
         present = expression.is_not(None)  # partial: only the items whose value is of this kind
-        Index(name, items.c.collection, Grouping(expression), sqlite_where=present, postgresql_where=present).create(conn)
+        partial = {"sqlite_where": present, "postgresql_where": present}
+        Index(name, items.c.collection, Grouping(expression), **partial).create(conn)
     conn.execute(text("ANALYZE exthost_items"))  # statistics on the new expressions, for the planner
 
 

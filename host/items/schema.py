@@ -47,7 +47,7 @@ def _require(conn: Connection, name: str) -> Json:
     row = conn.execute(select(collections.c.meta).where(collections.c.name == name)).first()
     if row is None:
         raise NotFound(f'Collection "{name[:80]}" doesn\'t exist.')
-    return row[0]  # type: ignore[no-any-return]
+    return row[0]
 
 
 def list_collections(conn: Connection) -> list[Row]:

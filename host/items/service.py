@@ -27,10 +27,10 @@ from host.errors import ExtensionFailed, InvalidPayload, NotFound, RecordNotUniq
 from host.events import Emitter, EventContext
 from host.items.reads import Page, read_page
 from host.items.tables import collections, items
+from host.numbers import INT64_MAX, INT64_MIN
 from host.query import Query
 from host.query.memory import matches
 from host.query.project import shape
-from host.numbers import INT64_MAX, INT64_MIN
 from host.storage import Database
 from host.types import Accountability, Json
 

@@ -79,7 +79,9 @@ class _Builder:
 
     def node(self, value: Json, path: Path, where: str, depth: int, element: bool) -> Node:
         if depth > self.max_depth:
-            raise InvalidQuery(f'Invalid query. "filter" is nested deeper than MAX_JSON_DEPTH ({self.max_depth} levels)')
+            raise InvalidQuery(
+                f'Invalid query. "filter" is nested deeper than MAX_JSON_DEPTH ({self.max_depth} levels)'
+            )
         if not isinstance(value, dict):
             raise InvalidQuery(f'Invalid query. Invalid filter at "{where}": expected an object')
         if not value:
@@ -94,10 +96,12 @@ class _Builder:
                 if not isinstance(sub, list) or not sub:
                     raise InvalidQuery(f'Invalid query. "{key}" needs a non-empty array of filters')
                 group = tuple(self.node(s, path, f"{here}[{i}]", depth + 1, element) for i, s in enumerate(sub))
-                parts.append(Group(key, group))  # type: ignore[arg-type]
+                parts.append(Group(key, group))
             elif key.startswith("_"):
                 if not path and not element:
-                    raise InvalidQuery(f'Invalid query. Operator "{key}" needs a field: {{"<field>": {{"{key}": ...}}}}')
+                    raise InvalidQuery(
+                        f'Invalid query. Operator "{key}" needs a field: {{"<field>": {{"{key}": ...}}}}'
+                    )
                 parts.append(self.operator(key, sub, path, here, depth))
             else:
                 check_key(key, "filter")

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from host.query.filter import NEGATED, Cond, Group, Node, Path, Quantified
+from host.query.filter import NEGATED, Group, Node, Quantified
 from host.query.model import GroupBy, Query, Sort
 from host.query.regex import regex_search
 from host.query.values import SORT_RANK, Operand, fold, kind, number_of
@@ -56,9 +56,9 @@ def order(value: Any, arg: Operand) -> int | None:
     """-1, 0, 1 comparing `value` with the reading of `arg` of its kind; None if none."""
     match kind(value):
         case "number" if arg.number is not None:
-            return (value > arg.number) - (value < arg.number)
+            return int(value > arg.number) - int(value < arg.number)
         case "string" if arg.text is not None:
-            return (value > arg.text) - (value < arg.text)
+            return int(value > arg.text) - int(value < arg.text)
     return None
 
 
@@ -96,13 +96,13 @@ def positive(op: str, value: Any, arg: Any) -> bool:
             low, high = order(value, arg[0]), order(value, arg[1])
             return low is not None and high is not None and low >= 0 and high <= 0
         case "_null":
-            return (value is None) == arg
+            return (value is None) is bool(arg)
         case "_nnull":
-            return (value is not None) == arg
+            return (value is not None) is bool(arg)
         case "_empty":
-            return _empty(value) == arg
+            return _empty(value) is bool(arg)
         case "_nempty":
-            return (not _empty(value)) == arg
+            return (not _empty(value)) is bool(arg)
         case "_regex":
             return regex_search(arg, value)
     if op in ("_contains", "_ncontains") and isinstance(value, list):

@@ -117,7 +117,7 @@ class Query:
         filter_json: dict[str, Any] | None = None
         if raw_filter is not None and raw_filter != {}:
             node = parse_filter(raw_filter, who, moment, max_depth)
-            filter_json = resolved(raw_filter, who, moment)  # type: ignore[assignment]
+            filter_json = resolved(raw_filter, who, moment)
         search = value.get("search")
         if search is not None and not isinstance(search, str | int | float):
             raise InvalidQuery('Invalid query. "search" must be a string')
@@ -179,8 +179,8 @@ def _alias(value: Json, max_depth: int) -> dict[str, str]:
         check_key(key, "alias")
         if "." in key:
             raise InvalidQuery(f'Invalid query. The alias "{key[:40]}" may not hold a "."')
-        path_of(target, "alias", max_depth)  # type: ignore[arg-type]
-    return dict(value)  # type: ignore[arg-type]
+        path_of(target, "alias", max_depth)
+    return dict(value)
 
 
 def _aggregate(value: Json, max_depth: int) -> tuple[tuple[str, str], ...]:

@@ -21,8 +21,8 @@ try:  # Python 3.11+: the parser moved
     from re import _constants as _c  # type: ignore[attr-defined]
     from re import _parser as _p  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
+    import sre_constants as _c
+    import sre_parse as _p
 
 MAX_PATTERN = 256
 MAX_SUBJECT = 100_000
@@ -68,14 +68,14 @@ def _walk(items: list[Any], nested_unbounded: bool) -> bool:
             if arg not in _CATEGORIES:
                 raise _unsupported()
         elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
-            low, high, body = arg
+            _low, high, body = arg
             inner = _walk(list(body), nested_unbounded)
             if inner and (high is _c.MAXREPEAT or high > 1):
                 raise InvalidQuery('Invalid query. "_regex" pattern repeats a group that holds a quantifier or '
                                    'an alternative (such as "(a+)+" or "(a|aa)+"): it could take exponential time')
             unbounded = True
         elif op is _c.SUBPATTERN:
-            group, add_flags, del_flags, body = arg
+            _group, add_flags, del_flags, body = arg
             if add_flags or del_flags:
                 raise _unsupported()
             unbounded = _walk(list(body), nested_unbounded) or unbounded

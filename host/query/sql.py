@@ -101,7 +101,7 @@ class Compiler:
             value: Expr = base
             for part in path:
                 value = value.op("->")(fixed(part))
-            text: Expr = value.op("#>>", return_type=String)(literal_column_text("{}")) if not path else _pg_text(base, path)
+            text: Expr = _pg_text(base, path) if path else _scalar_text(value)
             kind = json_typeof(value)
             return self._pg_ref(kind, value, text)
         where = fixed(sqlite_path(path))
@@ -150,9 +150,10 @@ class Compiler:
         name = f"q{next(self._names)}"
         is_array = ref.is_kind("array")
         if self.pg:
-            elements = func.json_array_elements(case((is_array, ref.doc), else_=null())).table_valued("value").alias(name)
+            array = case((is_array, ref.doc), else_=null())
+            elements = func.json_array_elements(array).table_valued("value").alias(name)
             value = elements.c.value
-            element = self._pg_ref(json_typeof(value), value, value.op("#>>", return_type=String)(literal_column_text("{}")))
+            element = self._pg_ref(json_typeof(value), value, _scalar_text(value))
         else:
             elements = func.json_each(ref.doc).table_valued("value", "type").alias(name)
             kind, raw = elements.c.type, elements.c.value
@@ -207,7 +208,8 @@ class Compiler:
         elif op in ("_in", "_nin"):
             parts = self._in(ref, arg)  # type: ignore[arg-type]
         elif op in ("_between", "_nbetween"):
-            low, high = arg  # type: ignore[misc]
+            assert isinstance(arg, tuple)
+            low, high = arg
             parts = []
             if low.number is not None and high.number is not None:
                 parts.append(ref.number.between(self._number(low.number), self._number(high.number)))
@@ -283,7 +285,7 @@ class Compiler:
         if self.pg:
             members = func.json_each(doc).table_valued("key", "value").alias(name)
             value = members.c.value
-            element = self._pg_ref(json_typeof(value), value, value.op("#>>", return_type=String)(literal_column_text("{}")))
+            element = self._pg_ref(json_typeof(value), value, _scalar_text(value))
         else:
             members = func.json_each(doc).table_valued("value", "type").alias(name)
             kind, raw = members.c.type, members.c.value
@@ -358,9 +360,9 @@ class Compiler:
             )
             return func.count(identity.distinct())
         number = ref.number
-        if function.endswith("Distinct"):
-            return getattr(func, function.removesuffix("Distinct"))(number.distinct())
-        return getattr(func, function)(number)
+        apply: Any = getattr(func, function.removesuffix("Distinct"))
+        result: Expr = apply(number.distinct()) if function.endswith("Distinct") else apply(number)
+        return result
 
 
 def json_typeof(value: Expr) -> Expr:
@@ -371,8 +373,9 @@ def _fixed_int(value: int) -> BindParameter[int]:
     return bindparam(None, value, type_=Integer, literal_execute=True)
 
 
-def literal_column_text(text: str) -> BindParameter[str]:
-    return fixed(text)
+def _scalar_text(value: Expr) -> Expr:
+    """The text of a JSON value (PostgreSQL: `value #>> '{}'`)."""
+    return value.op("#>>", return_type=String)(fixed("{}"))
 
 
 def _pg_text(base: Expr, path: Path) -> Expr:

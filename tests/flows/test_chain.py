@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
-from datetime import UTC, datetime
 
 from host.errors import InvalidQuery
 from host.flows.chain import get_path, render
