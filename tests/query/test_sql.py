@@ -143,3 +143,22 @@ def test_huge_numbers_and_odd_values_do_not_fail(shop: TestClient) -> None:
     assert get(shop, filter={"price": {"_lt": 2**70}}, fields="id", sort="id")["data"] == [
         {"id": 1}, {"id": 2}, {"id": 3}, {"id": 5}
     ]
+
+
+def test_field_names_and_values_cannot_reach_the_sql(api: TestClient) -> None:
+    odd = {"it's": "x'; DROP TABLE exthost_items; --", "50%_off": "%", "a b": 1}
+    api.post("/items/odd", json=[odd, {"it's": "y"}], headers=ADMIN)
+    filters = [
+        ({"it's": {"_eq": "x'; DROP TABLE exthost_items; --"}}, [1]),
+        ({"50%_off": {"_contains": "%"}}, [1]),
+        ({"it's": {"_starts_with": "%"}}, []),
+        ({"it's": {"_contains": "_"}}, []),
+        ({"a b": {"_gte": 1}}, [1]),
+    ]
+    for filter_, expected in filters:
+        response = api.get("/items/odd", params={"filter": json.dumps(filter_), "fields": "id"}, headers=ADMIN)
+        assert response.status_code == 200, response.text
+        assert [row["id"] for row in response.json()["data"]] == expected, filter_
+    status, code, _ = error(api.get('/items/odd?filter={"a\\"b":{"_eq":1}}', headers=ADMIN))
+    assert (status, code) == (400, "INVALID_QUERY")
+    assert len(api.get("/items/odd", headers=ADMIN).json()["data"]) == 2
