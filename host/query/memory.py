@@ -12,7 +12,7 @@ from typing import Any
 from host.query.filter import NEGATED, Group, Node, Quantified
 from host.query.model import GroupBy, Query, Sort
 from host.query.regex import regex_search
-from host.query.values import SORT_RANK, Operand, fold, kind, number_of
+from host.query.values import SORT_RANK, Operand, fold, kind, number_of, operand
 
 Row = dict[str, Any]
 DATE_PARTS = {"year": (0, 4), "month": (5, 7), "day": (8, 10), "hour": (11, 13), "minute": (14, 16),
@@ -106,14 +106,8 @@ def positive(op: str, value: Any, arg: Any) -> bool:
         case "_regex":
             return regex_search(arg, value)
     if op in ("_contains", "_ncontains") and isinstance(value, list):
-        return any(equal(element, _as_operand(arg)) for element in value)
+        return any(equal(element, operand(arg, op)) for element in value)
     return isinstance(value, str) and _text_test(op)(value, arg)
-
-
-def _as_operand(text: str) -> Operand:
-    from host.query.values import operand
-
-    return operand(text, "_contains")
 
 
 def matches(node: Node, doc: Any) -> bool:
@@ -157,8 +151,6 @@ def _describe(arg: Any) -> str:
 
 def search_matches(text: str, doc: Row) -> bool:
     """`search`: a top-level string value holding `text` (ASCII letters folded), or a number equal to it."""
-    from host.query.values import operand
-
     needle = fold(text)
     reading = operand(text, "search")
     for value in doc.values():

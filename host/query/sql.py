@@ -107,7 +107,7 @@ class Compiler:
         where = fixed(sqlite_path(path))
         kind = func.json_type(base, where)
         raw = func.json_extract(base, where)
-        return self._sqlite_ref(kind, raw, base, where)
+        return self._sqlite_element(kind, raw)
 
     def _pg_ref(self, kind: Expr, value: Expr, text: Expr) -> Ref:
         return Ref(
@@ -118,17 +118,6 @@ class Compiler:
             raw_text=text,
             doc=value,
             pg=True,
-        )
-
-    def _sqlite_ref(self, kind: Expr, raw: Expr, base: Expr, where: Any) -> Ref:
-        return Ref(
-            kind=kind,
-            number=case((kind.in_([fixed("integer"), fixed("real")]), raw), else_=null()),
-            text=case((kind == fixed("text"), raw), else_=null()),
-            boolean=case((kind.in_([fixed("true"), fixed("false")]), raw), else_=null()),
-            raw_text=raw,
-            doc=case((kind.in_([fixed("object"), fixed("array")]), func.json_extract(base, where)), else_=null()),
-            pg=False,
         )
 
     # -- filters --------------------------------------------------------------
@@ -156,16 +145,7 @@ class Compiler:
             element = self._pg_ref(json_typeof(value), value, _scalar_text(value))
         else:
             elements = func.json_each(ref.doc).table_valued("value", "type").alias(name)
-            kind, raw = elements.c.type, elements.c.value
-            element = Ref(
-                kind=kind,
-                number=case((kind.in_([fixed("integer"), fixed("real")]), raw), else_=null()),
-                text=case((kind == fixed("text"), raw), else_=null()),
-                boolean=case((kind.in_([fixed("true"), fixed("false")]), raw), else_=null()),
-                raw_text=raw,
-                doc=case((kind.in_([fixed("object"), fixed("array")]), raw), else_=null()),
-                pg=False,
-            )
+            element = self._sqlite_element(elements.c.type, elements.c.value)
         found = exists(select(literal(1)).select_from(elements).where(self.where(node.node, doc, element)))
         return and_(is_array, found if node.some else not_(found))
 
@@ -295,6 +275,8 @@ class Compiler:
         return exists(select(literal(1)).select_from(members).where(condition))
 
     def _sqlite_element(self, kind: Expr, raw: Expr) -> Ref:
+        """A value from its json_type and its json_extract (or json_each's type and value: an
+        object or array is its JSON text in both)."""
         return Ref(
             kind=kind,
             number=case((kind.in_([fixed("integer"), fixed("real")]), raw), else_=null()),
