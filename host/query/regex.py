@@ -4,9 +4,10 @@ The same pattern runs as PostgreSQL's `~`, as Python's `re` (in memory, and on S
 `exthost_regexp` function registered on every connection), so a pattern is accepted only if
 it means the same to both and cannot backtrack catastrophically: literals, `.`, classes
 (`[a-z]`, `\\d`, `\\w`, `\\s` and their negations), `^`, `$`, groups, `|`, and the
-quantifiers `* + ? {m,n}` - but no group repeated more than once that itself holds a
-quantifier or an alternative (`(a+)+`, `(a|aa)+`), no look-around, back-reference, flag or named group. At most
-`MAX_PATTERN` characters; a value longer than `MAX_SUBJECT` characters never matches.
+quantifiers `* + ? {m,n}` (bounds up to 255); escapes are those classes, `\\n`, `\\t` and a
+backslash before punctuation - but no group repeated more than once that itself holds a
+quantifier or an alternative (`(a+)+`, `(a|aa)+`), no look-around, back-reference, flag or
+named group. At most `MAX_PATTERN` characters; a value longer than `MAX_SUBJECT` characters never matches.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ except ImportError:  # pragma: no cover
     import sre_parse as _p
 
 MAX_PATTERN = 256
+MAX_REPEAT = 255
+"""PostgreSQL's largest `{m,n}` bound."""
+_ESCAPE = re.compile(r"\\(.)", re.S)
+_ESCAPES = frozenset("dDwWsSnt") | frozenset(".\\*+?()[]{}|^$-/")
 MAX_SUBJECT = 100_000
 
 _CATEGORIES = {
@@ -39,8 +44,10 @@ def check_pattern(pattern: str) -> str:
     """`pattern` if it is in the portable, bounded subset; `InvalidQuery` saying why not."""
     if len(pattern) > MAX_PATTERN:
         raise InvalidQuery(f'Invalid query. "_regex" pattern is longer than {MAX_PATTERN} characters')
-    if "\\b" in pattern or "\\B" in pattern or "\\A" in pattern or "\\Z" in pattern:
-        raise InvalidQuery('Invalid query. "_regex" does not support \\b, \\B, \\A or \\Z')
+    for escaped in _ESCAPE.findall(pattern):
+        if escaped not in _ESCAPES:
+            raise InvalidQuery(f'Invalid query. "_regex" does not support "\\{escaped}" (escapes: \\d \\D \\w '
+                               '\\W \\s \\S \\n \\t, and a backslash before a punctuation character)')
     try:
         parsed = _p.parse(pattern)
     except re.error as exc:
@@ -68,7 +75,9 @@ def _walk(items: list[Any], nested_unbounded: bool) -> bool:
             if arg not in _CATEGORIES:
                 raise _unsupported()
         elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
-            _low, high, body = arg
+            low, high, body = arg
+            if low > MAX_REPEAT or (high is not _c.MAXREPEAT and high > MAX_REPEAT):
+                raise InvalidQuery(f'Invalid query. "_regex" repeat counts go up to {MAX_REPEAT}')
             inner = _walk(list(body), nested_unbounded)
             if inner and (high is _c.MAXREPEAT or high > 1):
                 raise InvalidQuery('Invalid query. "_regex" pattern repeats a group that holds a quantifier or '
