@@ -11,6 +11,7 @@ from bench.common import Row
 SECTIONS = [
     ("Endpoints and the JS runtime", "bench.endpoint"),
     ("Items and hooks", "bench.items"),
+    ("Queries in the database", "bench.query"),
     ("Flows", "bench.flows"),
     ("Durable queue (PostgreSQL)", "bench.queue"),
     ("Runtimes", "bench.runtimes"),

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from host.api import docs, endpoints, extensions, flows, items, jobs, operations, server
+from host.api import collections, docs, endpoints, extensions, flows, items, jobs, operations, server
 from host.api.conditional import ConditionalGetMiddleware
 from host.api.cors import cors_options
 from host.api.errors import install_error_handlers
@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.time) ->
     app.include_router(flows.router)
     app.include_router(operations.router)
     app.include_router(jobs.router)
+    app.include_router(collections.collections_router)
+    app.include_router(collections.fields_router)
     app.include_router(docs.router)
     install_openapi(app)
     return app

@@ -82,7 +82,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.registry = live.load()
     app.state.endpoints = build_endpoints(app.state.registry)
     register_hooks(emitter, app.state.registry)
-    app.state.items = ItemsService(database, emitter)
+    app.state.items = ItemsService(database, emitter, settings.max_json_depth)
     await start_flows(app)  # subscribes the flow manager to Topic.flows
     live.rewire = lambda old, new: rewire(app.state, old, new)
     await live.record_grants()

@@ -10,14 +10,14 @@ from starlette.responses import JSONResponse, Response
 
 from host.api.body import read_body, read_json
 from host.api.search import Params, search_body
-from host.auth import caller_of, require_admin
+from host.auth import accountability_of, caller_of, require_admin
 from host.errors import InvalidPayload, NotFound
 from host.flows.manager import FlowManager
-from host.flows.query import Query, parse_query
 from host.flows.service import FlowService
 from host.flows.triggers.query_string import nested_query
 from host.flows.triggers.webhook import WebhookCall
 from host.numbers import query_integer
+from host.query import Query, query_from_params
 from host.redaction import guest_headers, guest_query
 from host.types import Accountability, Json
 
@@ -36,12 +36,11 @@ def service_of(request: Request) -> FlowService:
 
 
 def query_of(request: Request, pairs: Params | None = None) -> Query:
-    """The query of the query string (or of `pairs`, from a `SEARCH` body)."""
-    params: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items() if pairs is None else pairs:
-        params.setdefault(name, []).append(value)
+    """The Directus query (host.query) of the query string, or of `pairs` from a `SEARCH` body."""
     settings = request.app.state.settings
-    return parse_query(params, settings.query_limit_default, settings.max_json_depth)
+    given = request.query_params.multi_items() if pairs is None else pairs
+    raw = query_from_params(given, settings.query_limit_default, settings.max_json_depth)
+    return Query.from_json(raw, accountability_of(request), max_depth=settings.max_json_depth)
 
 
 def batch_update(body: Json) -> tuple[list[str], Json] | list[Json]:

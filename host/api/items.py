@@ -25,8 +25,9 @@ from host.config import Settings
 from host.errors import InvalidPayload
 from host.items import ItemsService
 from host.items.access import Action, check_access
-from host.items.query import Query, project, query_from_params
 from host.items.service import key_of
+from host.query import Query, query_from_params
+from host.query.project import project
 from host.types import Accountability, Json
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -44,16 +45,22 @@ def _service(request: Request) -> ItemsService:
     return service
 
 
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def _query(request: Request, params: Params | None = None) -> dict[str, Any]:
     """The query the query string (or `params`, from a JSON body) asks for."""
-    settings: Settings = request.app.state.settings
+    settings = _settings(request)
     pairs = request.query_params.multi_items() if params is None else params
     return query_from_params(pairs, settings.query_limit_default, settings.max_json_depth)
 
 
 def _fields(request: Request) -> list[str]:
     """The `fields` of a write's answer (all unless the query string asks for fewer)."""
-    fields = Query.from_json({"fields": _query(request).get("fields", ["*"])}).fields
+    query = _query(request)
+    fields = Query.from_json({"fields": query.get("fields", ["*"])}, max_depth=_settings(request).max_json_depth).fields
     return list(fields)
 
 
@@ -96,9 +103,9 @@ async def _read_items(collection: str, request: Request, query: dict[str, Any]) 
     who = _who(request, collection, "read")
     page, total = await _service(request).read_by_query(collection, query, who)
     body: dict[str, Any] = {"data": page.items}
-    wanted = Query.from_json(query).meta
+    wanted = Query.from_json({"meta": query.get("meta")}).meta
     if wanted:
-        counts = {"total_count": total, "filter_count": page.filter_count if page.filter_count >= 0 else total}
+        counts = {"total_count": total, "filter_count": page.filter_count}
         body["meta"] = {name: counts[name] for name in wanted}
     return JSONResponse(body)
 

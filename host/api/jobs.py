@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,7 +14,9 @@ from starlette.responses import Response
 from host.api.flows import query_of
 from host.auth import require_admin
 from host.errors import NotFound
-from host.flows.query import Query, apply
+from host.query import Query
+from host.query.lists import run_list
+from host.query.model import Sort
 from host.queue import JobQueue
 from host.queue.jobs import STATES
 
@@ -28,13 +31,13 @@ def queue_of(request: Request) -> JobQueue:
 def _query(request: Request) -> Query:
     query = query_of(request)  # the flows API's reading of Directus query parameters
     if not query.sort:
-        query.sort = ["-created_at"]
+        query = dataclasses.replace(query, sort=(Sort(("created_at",), True),))
     return query
 
 
 def _one_state(query: Query) -> str | None:
     """The state `filter[state][_eq]` names, read in the database rather than filtered after."""
-    rule = (query.filter or {}).get("state")
+    rule = (query.filter_json or {}).get("state")
     wanted = rule.get("_eq") if isinstance(rule, dict) else None
     return wanted if isinstance(wanted, str) and wanted in STATES else None
 
@@ -43,7 +46,7 @@ def _one_state(query: Query) -> str | None:
 async def list_jobs(request: Request) -> dict[str, Any]:
     query = _query(request)
     rows = await queue_of(request).store.listing(_one_state(query))
-    page, meta = apply(rows, query)
+    page, meta = run_list(rows, query)
     return {"data": page, **({"meta": meta} if meta else {})}
 
 

@@ -28,8 +28,11 @@ from host.flows.models import (
     parse_input,
 )
 from host.flows.operations.registry import OperationRegistry
-from host.flows.query import Query, Row, apply
 from host.flows.triggers.options import check_trigger_options
+from host.query import Query
+from host.query.filter import Cond
+from host.query.lists import Row, run_list
+from host.query.values import operand
 from host.storage import Database
 from host.types import Accountability, Json
 
@@ -83,21 +86,21 @@ class FlowService:
 
     async def list_flows(self, query: Query) -> tuple[list[Row], dict[str, int]]:
         flows, ops = await self._rows()
-        return apply(flows, query, _expanders(flows, ops))
+        return run_list(flows, query, _expanders(flows, ops))
 
     async def list_operations(self, query: Query) -> tuple[list[Row], dict[str, int]]:
         flows, ops = await self._rows()
-        return apply(ops, query, _expanders(flows, ops))
+        return run_list(ops, query, _expanders(flows, ops))
 
     async def read_flow(self, flow_id: str, query: Query) -> Row:
-        query = dataclasses.replace(query, filter={"id": {"_eq": flow_id}}, limit=1, offset=0, search=None)
+        query = _by_id(query, flow_id)
         rows, _ = await self.list_flows(query)
         if not rows:
             raise NotFound(f'Flow "{flow_id}" not found')
         return rows[0]
 
     async def read_operation(self, operation_id: str, query: Query) -> Row:
-        query = dataclasses.replace(query, filter={"id": {"_eq": operation_id}}, limit=1, offset=0, search=None)
+        query = _by_id(query, operation_id)
         rows, _ = await self.list_operations(query)
         if not rows:
             raise NotFound(f'Operation "{operation_id}" not found')
@@ -295,6 +298,14 @@ class FlowService:
             repository.delete_operations(conn, list(ids))
 
         await self._write(work)
+
+
+def _by_id(query: Query, key: str) -> Query:
+    """`query`'s fields (and deep, alias) for the one row whose id is `key`."""
+    return dataclasses.replace(
+        query, filter=Cond(("id",), "_eq", operand(key, "_eq")), filter_json={"id": {"_eq": key}},
+        limit=1, offset=0, search=None, sort=(), aggregate=(), group_by=(), meta=(),
+    )
 
 
 def _expanders(flows: list[Row], ops: list[Row]) -> dict[str, Callable[[Json], Json]]:

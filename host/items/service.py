@@ -19,15 +19,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from host.errors import ExtensionFailed, FailedValidation, InvalidPayload, NotFound, RecordNotUnique
 from host.events import Emitter, EventContext
-from host.items.query import Page, Query, project, run_query
+from host.items.reads import Page, read_page
 from host.items.tables import collections, items
 from host.numbers import INT64_MAX, INT64_MIN
+from host.query import Query
+from host.query.memory import matches
+from host.query.project import shape
 from host.storage import Database
 from host.types import Accountability, Json
 
@@ -86,9 +89,10 @@ def _object(value: Json, what: str) -> Item:
 
 
 class ItemsService:
-    def __init__(self, db: Database, emitter: Emitter) -> None:
+    def __init__(self, db: Database, emitter: Emitter, max_depth: int = 100) -> None:
         self.db = db
         self.emitter = emitter
+        self.max_depth = max_depth
 
     # -- create ---------------------------------------------------------------
 
@@ -120,6 +124,8 @@ class ItemsService:
         check_collection(collection)
         parsed, context, base = await self._query(collection, query, who, {})
         page, total = await self.db.run(lambda conn: _read(conn, collection, parsed))
+        if not parsed.is_aggregate:
+            page = Page([shape(doc, parsed, who, self.max_depth) for doc in page.items], page.filter_count)
         await self.emitter.emit_action(
             _events(collection, "read"), {**base, "payload": page.items, "query": parsed.to_json()}, context
         )
@@ -129,9 +135,9 @@ class ItemsService:
         check_collection(collection)
         parsed, context, base = await self._query(collection, query, who, {"key": key})
         doc = await self.db.run(lambda conn: _read_one(conn, collection, key))
-        if parsed.filter and not run_query([doc], parsed).items:
+        if parsed.filter is not None and not matches(parsed.filter, doc):
             raise _item_not_found(collection, key)
-        item = project(doc, parsed.fields)
+        item = shape(doc, parsed, who, self.max_depth)
         await self.emitter.emit_action(
             _events(collection, "read"),
             {**base, "payload": [item], "key": doc[KEY_FIELD], "query": parsed.to_json()},
@@ -148,10 +154,11 @@ class ItemsService:
     async def _query(
         self, collection: str, query: Json, who: Accountability | None, extra: dict[str, Any]
     ) -> tuple[Query, EventContext, dict[str, Any]]:
-        normalized = Query.from_json(query).to_json()  # checked, in one shape, before any hook sees it
+        # checked, in one shape (dynamic variables replaced), before any hook sees it
+        normalized = Query.from_json(query, who, max_depth=self.max_depth).to_json()
         context, base = EventContext(who), _meta(collection, who)
         result = await self.emitter.emit_filter(_events(collection, "query"), normalized, {**base, **extra}, context)
-        return Query.from_json(result), context, base
+        return Query.from_json(result, who, max_depth=self.max_depth), context, base
 
     # -- update ---------------------------------------------------------------
 
@@ -388,19 +395,7 @@ def _delete(conn: Connection, collection: str, keys: Sequence[str]) -> None:
 
 def _read(conn: Connection, collection: str, query: Query) -> tuple[Page, int]:
     _require_collection(conn, collection)
-    stmt = select(items.c.data).where(items.c.collection == collection).order_by(items.c.seq)
-    if query.needs_python:
-        docs = list(conn.execute(stmt).scalars())
-        return run_query(docs, query), len(docs)
-    stmt = stmt.offset(query.offset) if query.offset else stmt
-    if query.limit >= 0:
-        stmt = stmt.limit(query.limit)
-    docs = [project(doc, query.fields) for doc in conn.execute(stmt).scalars()]
-    total = -1
-    if query.meta:
-        count = select(func.count()).select_from(items).where(items.c.collection == collection)
-        total = int(conn.execute(count).scalar_one())
-    return Page(docs, total), total
+    return read_page(conn, collection, query)
 
 
 def _read_one(conn: Connection, collection: str, key: str) -> Item:

@@ -11,6 +11,7 @@ import anyio.to_thread
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 
+from host.query.regex import register_sqlite
 from host.storage.migrations import migrate
 
 T = TypeVar("T")
@@ -67,3 +68,4 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    register_sqlite(dbapi_connection)  # `_regex` filters (host.query.regex)

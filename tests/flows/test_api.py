@@ -78,6 +78,11 @@ def test_list_query_parameters(api: Api, flows_host: TestClient) -> None:
     assert [f["name"] for f in api.get("/flows", search="NEEDLE")] == ["q-zeta"]
     bad = flows_host.get("/flows", params={"filter": '{"name": {"_like": 1}}'}, headers=ADMIN)
     assert bad.status_code == 400 and "_like" in bad.json()["errors"][0]["message"]
+    # the same query engine as /items: every operator, aggregate and groupBy
+    some = {"filter": '{"name": {"_istarts_with": "Q-", "_nends_with": "zeta"}}', "sort": "name", "fields": "name"}
+    assert [f["name"] for f in api.get("/flows", **some)] == ["q-alpha", "q-mid"]
+    counted = api.get("/flows", **{"filter[name][_starts_with]": "q-", "aggregate[count]": "*", "groupBy": "trigger"})
+    assert counted == [{"trigger": "manual", "count": 1}, {"trigger": "webhook", "count": 2}]
 
 
 def test_nested_operation_fields(api: Api, flows_host: TestClient) -> None:

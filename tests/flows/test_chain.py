@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from host.flows import filters
+from host.errors import InvalidQuery
 from host.flows.chain import get_path, render
+from host.query.filter import parse_filter
+from host.query.memory import matches
 
 DATA: dict[str, Any] = {
     "$trigger": {"payload": {"title": "Hi", "tags": ["a", "b"], "n": 3, "obj": {"k": [1, {"deep": True}]}}},
@@ -61,12 +64,11 @@ def test_whole_value_keeps_its_type_and_mixed_text_renders_json() -> None:
     ],
 )
 def test_filter_rules(rules: dict[str, Any], expected: bool) -> None:
-    filters.check(rules)
-    assert filters.matches(rules, DATA) is expected
+    assert matches(parse_filter(rules, None, datetime.now(UTC), 100), DATA) is expected
 
 
 def test_malformed_filters_are_named() -> None:
-    with pytest.raises(filters.FilterError, match="_bogus"):
-        filters.check({"a": {"_bogus": 1}})
-    with pytest.raises(filters.FilterError, match=r"filter\._and"):
-        filters.check({"_and": {"a": 1}})
+    with pytest.raises(InvalidQuery, match="_bogus"):
+        parse_filter({"a": {"_bogus": 1}}, None, datetime.now(UTC), 100)
+    with pytest.raises(InvalidQuery, match=r"\"_and\" needs a non-empty array"):
+        parse_filter({"_and": {"a": 1}}, None, datetime.now(UTC), 100)

@@ -251,12 +251,17 @@ def test_a_query_parameter_at_the_limit_works(client: TestClient, route: str) ->
         assert response.status_code == 200, response.text
 
 
-def test_query_parameters_the_host_does_not_read_are_ignored(client: TestClient) -> None:
-    """`deep`, `alias`, `aggregate` are not supported: never parsed, so never a danger."""
+def test_deeply_nested_query_objects_are_refused_naming_them(client: TestClient) -> None:
+    """`deep`, `alias`, `aggregate` (JSON) and `groupBy` are read like `filter`: too deep is a 400."""
     client.post("/items/query-depth", json={"id": 1}, headers=ADMIN)
-    for name in ("deep", "alias", "aggregate", "groupBy"):
+    for name in ("deep", "alias", "aggregate"):
         response = client.get("/items/query-depth", params={name: nested_text(5000)}, headers=ADMIN)
-        assert response.status_code == 200, (name, response.text)
+        assert response.status_code == 400, (name, response.text)
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "INVALID_QUERY"
+        assert f'"{name}" is nested deeper than MAX_JSON_DEPTH' in error["message"]
+    response = client.get("/items/query-depth", params={"groupBy": nested_text(5000)}, headers=ADMIN)
+    assert response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] == "INVALID_QUERY"
 
 
 # --------------------------------------------------------------------------- guest output

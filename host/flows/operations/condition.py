@@ -20,19 +20,24 @@ other operators fail with type `filter<operator>`.
 `requireAll`: every field a rule names must be present in the chain; a missing field fails
 its rule whatever the operator (`_null` included), as `"<path>" is required` (`any.required`).
 That walk through the rules' fields is done here; whether a present value meets an operator
-is decided by the one filter evaluator (`host.flows.filters`), called on each rule's value.
+is decided by the one query engine's evaluator (`host.query`), called on each rule's value,
+with the dynamic variables (`$NOW`, `$CURRENT_USER`, ...) of the run's caller.
 `_and` fails with every failing rule; `_or` fails only when all its branches fail, with all
 their failures.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from host.errors import OperationFailed
-from host.flows import filters
+from host.errors import InvalidQuery, OperationFailed
 from host.flows.models import FieldError
+from host.flows.operations._options import templated
 from host.flows.operations.registry import OperationContext, OperationType
+from host.query.filter import parse_filter, resolved
+from host.query.memory import matches
+from host.query.model import DEFAULT_DEPTH
 from host.types import Json
 
 Path = list[str]
@@ -119,7 +124,7 @@ def failures(rules: Json, data: Json, path: Path | None = None) -> list[dict[str
             if branches and all(branches):
                 failed += [entry for branch in branches for entry in branch]
         elif key.startswith("_"):
-            if not filters.matches({key: arg}, data):
+            if not _meets(key, arg, data):
                 failed.append(_unmet(path, key, arg, data))
         elif not isinstance(data, dict) or key not in data:
             failed.append(_required([*path, key]))
@@ -128,13 +133,20 @@ def failures(rules: Json, data: Json, path: Path | None = None) -> list[dict[str
     return failed
 
 
+def _meets(operator: str, arg: Json, value: Json) -> bool:
+    """Whether a present `value` meets `{operator: arg}` (arguments already resolved)."""
+    node = parse_filter({"value": {operator: arg}}, None, datetime.now(UTC), DEFAULT_DEPTH)
+    return matches(node, {"value": value})
+
+
 async def condition(options: dict[str, Any], context: OperationContext) -> Json:
     rules = options.get("filter") or {}
-    try:
-        filters.check(rules)
-    except filters.FilterError as exc:
-        raise OperationFailed(f"condition: {exc}") from None
-    failed = failures(rules, context.data)
+    now = datetime.now(UTC)
+    try:  # the query engine reads the rules: one validation, one meaning of every operator
+        parse_filter(rules, context.accountability, now, DEFAULT_DEPTH)
+    except InvalidQuery as exc:
+        raise OperationFailed(f"condition: {exc.message}") from None
+    failed = failures(resolved(rules, context.accountability, now), context.data)
     if failed:
         raise OperationFailed(f"condition not met: {failed[0]['message']}", failed)
     return None
@@ -142,12 +154,12 @@ async def condition(options: dict[str, Any], context: OperationContext) -> Json:
 
 def _check(options: dict[str, Any]) -> None:
     rules = options.get("filter")
-    if rules is None:
+    if rules is None or templated(rules):  # checked once rendered, when the operation runs
         return
     try:
-        filters.check(rules, "options.filter")
-    except filters.FilterError as exc:
-        raise FieldError("options.filter", str(exc)) from None
+        parse_filter(rules, None, datetime.now(UTC), DEFAULT_DEPTH)
+    except InvalidQuery as exc:
+        raise FieldError("options.filter", exc.message.removeprefix("Invalid query. ")) from None
 
 
 OPERATIONS = [OperationType("condition", condition, check=_check, description="resolve when `filter` matches")]
