@@ -280,6 +280,14 @@ class Settings(BaseSettings):
             raise ValueError(f"REDIS {value[:80]!r} is not a redis://, rediss:// or unix:// URL")
         return value
 
+    @field_validator("npm_registry")
+    @classmethod
+    def _npm_registry(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"NPM_REGISTRY {value[:80]!r} is not an http:// or https:// URL")
+        return value.rstrip("/")
+
     @field_validator("db_url")
     @classmethod
     def _db_url(cls, value: str) -> str:

@@ -24,7 +24,7 @@ BAD_BY_NAME = {
     "MAX_PAYLOAD_SIZE": "lots", "MAX_JSON_DEPTH": "501", "IMPORT_IP_DENY_LIST": None, "FLOWS_ENV_ALLOW_LIST": None,
     "FLOWS_SCHEDULE_TIMEZONE": "Mars/Base", "FLOWS_LOG_RETENTION": "30x", "QUEUE_NAMESPACE": "",
     "CORS_ORIGIN": "regex:[", "CORS_METHODS": None, "CORS_ALLOWED_HEADERS": None, "CORS_EXPOSED_HEADERS": None,
-    "EXTENSIONS_SANDBOX_MEMORY": "abc", "EMAIL_SMTP_PORT": "0", "CORS_MAX_AGE": "-5",
+    "EXTENSIONS_SANDBOX_MEMORY": "abc", "NPM_REGISTRY": "ftp://registry.example", "EMAIL_SMTP_PORT": "0", "CORS_MAX_AGE": "-5",
 }
 """None: every text is a valid value (a list of names, a path, ...)."""
 ANY_TEXT = {"EXTENSIONS_PATH", "DATA_PATH", "EXTENSIONS_CACHE_PATH", "ADMIN_TOKEN", "EMAIL_FROM", "EMAIL_SMTP_HOST",

@@ -66,7 +66,7 @@ def test_crashing_or_looping_operation_rejects_and_host_keeps_serving(api: Api, 
     assert loop["risky"]["extension"] == "crash-op"
     memory = flows_host.post(f"/flows/trigger/{flow_id}", json={"mode": "memory"}).json()
     assert memory["recover"]["code"] in ("EXTENSION_OUT_OF_MEMORY", "EXTENSION_FAILED")
-    assert flows_host.get("/server/health").json() == {"status": "ok"}
+    assert flows_host.get("/server/health").json()["status"] in ("ok", "warn")  # warn: the database answered, slowly
     fine = flows_host.post(f"/flows/trigger/{flow_id}", json={"mode": "calm"}).json()
     assert fine["risky"] == {"fine": True} and "recover" not in fine
 

@@ -69,7 +69,7 @@ def assert_deep_refused(response: Any, code: str = "INVALID_PAYLOAD") -> str:
 
 
 def assert_up(client: TestClient) -> None:
-    assert client.get("/server/health").json() == {"status": "ok"}
+    assert client.get("/server/health").json()["status"] in ("ok", "warn")  # warn: the database answered, slowly
 
 
 # --------------------------------------------------------------------------- the decoder itself

@@ -64,7 +64,7 @@ def routes(target: Target) -> dict[str, tuple[str, str, dict[str, str]]]:
 
 
 def assert_nothing_written(target: Target) -> None:
-    assert target.client.get("/server/health").json() == {"status": "ok"}
+    assert target.client.get("/server/health").json()["status"] in ("ok", "warn")  # warn: the database answered, slowly
     assert target.client.get("/items/big", headers=ADMIN).status_code == 404, "an item was written"
     assert runs_of(target.client, target.flow) == [], "the webhook flow ran"
     assert [flow["id"] for flow in target.client.get("/flows", headers=ADMIN).json()["data"]] == [target.flow]

