@@ -130,3 +130,67 @@ class EchoServer:
         assert self.server is not None
         self.server.shutdown()
         self.server.server_close()
+
+
+@dataclass
+class GateServer:
+    """An HTTP server whose `/gate/<n>?size=K` requests wait until K of them are in, then all
+    K are answered together (a barrier; a gate still short after `deadline` seconds answers 504).
+    It counts how many requests were ever in at once, so a test sees concurrency without a clock."""
+
+    deadline: float = 60.0
+    entered: list[int] = field(default_factory=list)
+    most_at_once: int = 0
+    server: ThreadingHTTPServer | None = None
+    _inside: int = 0
+    _waiting: list[int] = field(default_factory=list)
+    _generation: int = 0
+    _lock: threading.Condition = field(default_factory=threading.Condition)
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _pass(self, n: int, size: int) -> bool:
+        with self._lock:
+            self.entered.append(n)
+            self._inside += 1
+            self.most_at_once = max(self.most_at_once, self._inside)
+            generation = self._generation
+            self._waiting.append(n)
+            if len(self._waiting) >= size:
+                self._waiting.clear()
+                self._generation += 1
+                self._lock.notify_all()
+            opened = self._lock.wait_for(lambda: self._generation != generation, timeout=self.deadline)
+            self._inside -= 1
+            return opened
+
+    def __enter__(self) -> GateServer:
+        gate = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                size = int(query.removeprefix("size=") or 1)
+                opened = gate._pass(int(path.rsplit("/", 1)[-1]), size)
+                data = json.dumps({"opened": opened}).encode()
+                self.send_response(200 if opened else 504)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()

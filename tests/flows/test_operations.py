@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from host.flows.operations.notification import read_notifications
 from tests.flows.conftest import Api
-from tests.flows.servers import EchoServer, SMTPSink
+from tests.flows.servers import EchoServer, GateServer, SMTPSink
 from tests.support import ADMIN
 
 
@@ -54,25 +54,37 @@ def test_request_is_refused_by_the_default_ip_guard(
     assert not any(r["path"] == "/x" for r in echo.requests)
 
 
-def test_sleep_and_trigger_iteration_modes(api: Api, flows_host: TestClient) -> None:
-    child, _ = api.build(
-        {"name": "child", "trigger": "operation", "options": {"return": "$last"}},
-        [
-            {"key": "nap", "type": "sleep", "options": {"milliseconds": 200}},
-            {"key": "out", "type": "transform", "options": {"json": {"n": "{{ $trigger.n }}"}}},
-        ],
-        [("nap", "resolve", "out")],
-    )
-    payload = [{"n": i} for i in range(4)]
-    timings = {}
-    for mode, extra in (("serial", {}), ("batch", {"batchSize": 2}), ("parallel", {})):
-        started = time.monotonic()
-        chain = run(api, flows_host, [{"key": "each", "type": "trigger", "options": {"flow": child, "payload": payload, "iterationMode": mode, **extra}}])
-        timings[mode] = time.monotonic() - started
-        assert chain["each"] == [{"n": i} for i in range(4)], mode
-    assert timings["serial"] >= 0.75
-    assert 0.38 <= timings["batch"] < timings["serial"]
-    assert timings["parallel"] < timings["batch"]
+def test_trigger_iteration_modes(api: Api, flows_host: TestClient) -> None:
+    """Shown by concurrency, not by a clock: each child passes a gate that opens once `size`
+    children are in it. Parallel runs all four at once (a gate of four opens), batch runs two
+    at a time (gates of two open, never more than two inside), serial one at a time."""
+    for mode, extra, size in (("serial", {}, 1), ("batch", {"batchSize": 2}, 2), ("parallel", {}, 4)):
+        with GateServer() as gate:
+            child, _ = api.build(
+                {"name": f"child {mode}", "trigger": "operation", "options": {"return": "$last"}},
+                [
+                    {"key": "pass", "type": "request",
+                     "options": {"url": f"{gate.url}/gate/{{{{ $trigger.n }}}}?size={size}"}},
+                    {"key": "out", "type": "transform", "options": {"json": {"n": "{{ $trigger.n }}"}}},
+                ],
+                [("pass", "resolve", "out")],
+            )
+            payload = [{"n": i} for i in range(4)]
+            chain = run(api, flows_host, [{"key": "each", "type": "trigger", "options": {
+                "flow": child, "payload": payload, "iterationMode": mode, **extra}}])
+            assert chain["each"] == [{"n": i} for i in range(4)], (mode, chain)
+            assert gate.most_at_once == size, mode
+            if mode == "serial":
+                assert gate.entered == [0, 1, 2, 3]
+            if mode == "batch":  # the first batch is the first two items
+                assert sorted(gate.entered[:2]) == [0, 1]
+
+
+def test_sleep_waits_its_milliseconds(api: Api, flows_host: TestClient) -> None:
+    started = time.monotonic()
+    chain = run(api, flows_host, [{"key": "nap", "type": "sleep", "options": {"milliseconds": 200}}])
+    assert chain["nap"] is None
+    assert time.monotonic() - started >= 0.2  # a lower bound only: it never returns early
 
 
 def test_item_operations_go_through_the_items_service(api: Api, flows_host: TestClient) -> None:

@@ -477,9 +477,11 @@ def test_event_flows_act_with_the_events_caller(api: Api, client: TestClient) ->
 
 def test_schedule_flows_have_no_caller(api: Api, client: TestClient) -> None:
     flow_id, _ = api.build(
-        {"name": "ticker", "trigger": "schedule", "accountability": "all", "options": {"cron": "* * * * * *"}},
+        {"name": "ticker", "trigger": "schedule", "accountability": "all", "status": "inactive",
+         "options": {"cron": "* * * * * *"}},
         [{"key": "tick", "type": "item-create", "options": {"collection": "ticks", "payload": {"n": 1}}}],
     )
+    api.patch(f"/flows/{flow_id}", {"status": "active"})  # ticks only once it is wholly built
     try:
         run = wait_for(lambda: api.runs(flow_id), timeout=10)[0]
     finally:
