@@ -93,6 +93,16 @@ EXTENSION_UPDATE: Schema = {"type": "object", "properties": {
 EXTENSION_INSTALL: Schema = {"type": "object", "required": ["spec"], "properties": {
     "spec": {"type": "string", "description": "npm `name`, `name@version`, `@scope/name@range`, a `.tgz` or a folder"},
     "granted_scopes": SCOPES}}
+FIELD: Schema = {"type": "object", "required": ["field"], "properties": {
+    "field": {"type": "string"}, "type": {"type": "string"},
+    "meta": {"type": ["object", "null"]},
+    "schema": {"type": ["object", "null"], "properties": {"is_indexed": {"type": "boolean"}}}}}
+COLLECTION: Schema = {"type": "object", "required": ["collection"], "properties": {
+    "collection": {"type": "string"}, "meta": {"type": ["object", "null"]}, "schema": {"type": ["object", "null"]},
+    "fields": {"type": "array", "items": FIELD}}}
+FIELD_UPDATE: Schema = {"type": "object", "properties": {
+    "type": {"type": "string"}, "meta": {"type": ["object", "null"]},
+    "schema": {"type": ["object", "null"], "properties": {"is_indexed": {"type": "boolean"}}}}}
 EXTENSION_RELOAD: Schema = {"type": "object", "properties": {"names": {"type": "array", "items": {"type": "string"}}}}
 
 # Who may call: "admin" (ADMIN_TOKEN, or a USER_TOKENS token of role admin), "user" (any
@@ -119,6 +129,16 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("patch", "/items/{collection}/{key}"): ("user", WRITE_QUERY, OBJECT, True, (200,), (404, 500, 503)),
     ("delete", "/items/{collection}"): ("user", (), BATCH_KEYS, True, (204,), (404, 500, 503)),
     ("delete", "/items/{collection}/{key}"): ("user", (), None, False, (204,), (404, 500, 503)),
+    ("get", "/collections"): ("admin", (), None, False, (200,), ()),
+    ("post", "/collections"): ("admin", (), COLLECTION, True, (200,), ()),
+    ("get", "/collections/{collection}"): ("admin", (), None, False, (200,), (404,)),
+    ("delete", "/collections/{collection}"): ("admin", (), None, False, (204,), (404,)),
+    ("get", "/fields"): ("admin", (), None, False, (200,), ()),
+    ("get", "/fields/{collection}"): ("admin", (), None, False, (200,), (404,)),
+    ("post", "/fields/{collection}"): ("admin", (), FIELD, True, (200,), (404,)),
+    ("get", "/fields/{collection}/{field}"): ("admin", (), None, False, (200,), (404,)),
+    ("patch", "/fields/{collection}/{field}"): ("admin", (), FIELD_UPDATE, True, (200,), (404,)),
+    ("delete", "/fields/{collection}/{field}"): ("admin", (), None, False, (204,), (404,)),
     ("get", "/flows/trigger/{flow_id}"): ("optional", (), None, False, (200, 204), (404, 500, 503, 504, 508)),
     ("post", "/flows/trigger/{flow_id}"): ("optional", (), ANY_JSON, False, (200, 204), (404, 500, 503, 504, 508)),
     ("get", "/flows"): ("admin", LIST_QUERY, None, False, (200,), ()),
