@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import httpx
 import pytest
 
 from host.errors import FilterRejected
+from host.paths import PROJECT_ROOT
 from host.testing import load_extension
 from tests.support import TEST_CACHE
 
@@ -142,3 +146,59 @@ def test_usable_inside_a_running_event_loop(tmp_path: Path) -> None:
             return ext.operation({"user": "x"})
 
     assert asyncio.run(main()) == {"login": "bob", "previous": None}
+
+
+NODE_TEST = """import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadExtension } from '%(helper)s';
+
+test('endpoint, with a fake request', async () => {
+  const seen = [];
+  const ext = await loadExtension('%(endpoint)s', {
+    request: async (req) => { seen.push(req); return { status: 200, body: { stars: 7 } }; },
+  });
+  try {
+    const answer = await ext.get('/repos/exthost', { query: { page: '1' }, headers: { 'X-Trace': 'n1' } });
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.body, { upstream: 200, stars: 7 });
+    assert.equal(seen[0].url, 'https://api.github.com/repos/exthost?page=1');
+    assert.equal(seen[0].headers['x-trace'], 'n1');
+    assert.equal((await ext.get('/nothing')).status, 404);
+  } finally {
+    await ext.close();
+  }
+});
+
+test('hook and operation', async () => {
+  const hook = await loadExtension('%(hook)s', { request: () => ({ status: 200, body: { ok: 'yes' } }) });
+  try {
+    assert.deepEqual(await hook.filter('items.create', { title: 't' }), { title: 't', checked: 'yes' });
+    await assert.rejects(hook.filter('items.create', {}), /a title is required/);
+  } finally {
+    await hook.close();
+  }
+  const op = await loadExtension('%(operation)s', { request: (req) => ({ status: 200, body: { login: 'cy' } }) });
+  try {
+    assert.deepEqual(await op.operation({ user: 'cy' }, { $last: 2 }), { login: 'cy', previous: 2 });
+  } finally {
+    await op.close();
+  }
+});
+"""
+
+
+def test_js_helper_under_node_test(tmp_path: Path) -> None:
+    folders = {
+        "endpoint": write(tmp_path / "repos", "endpoint", ENDPOINT, GITHUB),
+        "hook": write(tmp_path / "checker", "hook", HOOK, GITHUB),
+        "operation": write(tmp_path / "pinger", "operation", OPERATION, GITHUB),
+    }
+    script = tmp_path / "extension.test.mjs"
+    helper = PROJECT_ROOT / "sdk" / "js" / "testing.mjs"
+    script.write_text(NODE_TEST % {"helper": helper.as_uri(), **{k: str(v) for k, v in folders.items()}})
+    env = {**os.environ, "EXTHOST_PYTHON": sys.executable, "EXTENSIONS_CACHE_PATH": str(TEST_CACHE),
+           "PYTHONPATH": str(PROJECT_ROOT)}
+    run = subprocess.run(["node", "--test", str(script)], capture_output=True, text=True, timeout=300, env=env,
+                         check=False)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "# pass 2" in run.stdout
