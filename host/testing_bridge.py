@@ -70,7 +70,8 @@ class Bridge:
             elif call == "filter":
                 result = ext.filter(args["event"], args.get("payload"), args.get("meta"))
             elif call == "action":
-                result = ext.action(args["event"], args.get("meta"))
+                ext.action(args["event"], args.get("meta"))
+                result = None
             elif call == "operation":
                 result = ext.operation(args.get("options") or {}, args.get("data"))
             else:
