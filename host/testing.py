@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -50,7 +49,7 @@ from host.extensions.loader import open_extension, report
 from host.extensions.manifest import read_manifest
 from host.extensions.namespace import HostNamespace
 from host.hooks.wiring import sandbox_filter
-from host.paths import SDK_PATH
+from host.paths import SDK_PATH, user_cache_path
 from host.redaction import guest_headers
 from host.runtime import Runtime
 from host.sandbox import Sandbox
@@ -60,15 +59,6 @@ T = TypeVar("T")
 
 FakeServer = Callable[[httpx.Request], httpx.Response] | httpx.BaseTransport
 """What answers the extension's `request` calls in a test."""
-
-
-def user_cache_path() -> Path:
-    """The per-user compiled-code cache: `$XDG_CACHE_HOME/exthost` (`~/.cache/exthost`), or
-    `%LOCALAPPDATA%\\exthost\\cache` on Windows."""
-    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
-        return Path(os.environ["LOCALAPPDATA"]) / "exthost" / "cache"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "exthost"
 
 
 @dataclass(frozen=True)
