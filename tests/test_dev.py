@@ -51,7 +51,7 @@ def test_dev_rebuilds_and_reloads_on_save_and_maps_stacks(tmp_path: Path) -> Non
 
     try:
         first = wait_for(lambda: answer("/hello/ada"), "exthost dev to serve the extension", timeout=120)
-        assert first.json() == {"hello": "ada"}
+        assert first is not None and first.json() == {"hello": "ada"}
 
         (folder / "src" / "index.js").write_text(THROWING, encoding="utf-8")
 
