@@ -15,6 +15,7 @@ import json
 import re
 from pathlib import Path
 
+from host.extensions.build import DECLARATIONS
 from host.types import ExtensionKind
 
 LANGUAGES = ("js", "ts", "python", "assemblyscript", "c")
@@ -45,25 +46,41 @@ _JS = {
 }
 
 _TS = {
-    "endpoint": """type Request = { params: Record<string, string> };
-type Router = { get(path: string, handler: (req: Request) => unknown): void };
+    "endpoint": """import { defineEndpoint } from '@directus/extensions-sdk';
+import type { SandboxEndpointRequest } from 'directus:api';
 
-export default (router: Router) => {
-  router.get('/hello/:name', (req) => ({ status: 200, body: { hello: req.params.name } }));
-};
+export default defineEndpoint((router) => {
+  router.get('/hello/:name', (req: SandboxEndpointRequest) => ({ status: 200, body: { hello: req.params.name } }));
+});
 """,
-    "hook": """type Filter = (event: string, fn: (payload: Record<string, unknown>) => unknown) => void;
+    "hook": """import { defineHook } from '@directus/extensions-sdk';
 
-export default ({ filter }: { filter: Filter }) => {
-  filter('items.create', (payload) => ({ ...payload, checked: true }));
-};
+export default defineHook(({ filter }) => {
+  filter('items.create', (payload: Record<string, unknown>) => ({ ...payload, checked: true }));
+});
 """,
-    "operation": """export default {
+    "operation": """import { defineOperationApi } from '@directus/extensions-sdk';
+
+export default defineOperationApi<{ name: string }>({
   id: '{name}',
-  handler: (options: { name: string }) => ({ greeting: `Hello, ${options.name}` }),
-};
+  handler: (options) => ({ greeting: `Hello, ${options.name}` }),
+});
 """,
 }
+
+
+def tsconfig() -> str:
+    """The TS scaffold's `tsconfig.json`: strict, with the `directus:api` and
+    `@directus/extensions-sdk` declarations of this host's SDK (what `exthost build` checks with)."""
+    config = {
+        "compilerOptions": {
+            "strict": True, "noEmit": True, "module": "ESNext", "target": "ES2022",
+            "moduleResolution": "Bundler", "skipLibCheck": True, "types": [],
+        },
+        "include": ["src", str(DECLARATIONS)],
+    }
+    return json.dumps(config, indent=2) + "\n"
+
 
 _PYTHON = {
     "endpoint": """from directus_api import EndpointRequest, EndpointResponse, router
@@ -250,6 +267,8 @@ def scaffold(kind: str, language: str, folder: Path) -> list[Path]:
         .replace("{slug}", name.replace("-", "_"))
         .replace("{check}", _CHECKS[kind]),
     }
+    if language == "ts":
+        files["tsconfig.json"] = tsconfig()
     if extension_kind is ExtensionKind.operation:
         files["src/app.js"] = (
             f"export default {{\n  id: '{name}',\n  name: '{name}',\n  icon: 'waving_hand',\n"
