@@ -37,9 +37,10 @@ def test_scaffolded_extension_builds_and_passes_its_test(tmp_path: Path, languag
     assert "1 passed" in generated.stdout
 
 
-def test_scaffolded_extensions_side_by_side_are_tested_in_one_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("language", ["js", "ts"])
+def test_scaffolded_extensions_side_by_side_are_tested_in_one_run(tmp_path: Path, language: str) -> None:
     for kind in KINDS:
-        result = CliRunner().invoke(app, ["new", kind, "js", str(tmp_path / f"shop-{kind}")])
+        result = CliRunner().invoke(app, ["new", kind, language, str(tmp_path / f"shop-{kind}")])
         assert result.exit_code == 0, result.output
     generated = run_pytest(tmp_path)
     assert generated.returncode == 0, generated.stdout[-3000:] + generated.stderr[-2000:]
