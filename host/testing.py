@@ -21,8 +21,8 @@ server, a function `httpx.Request -> httpx.Response` (or an `httpx` transport). 
 extension's request still goes through the capability's checks (its `requestedScopes` URLs
 and methods, denied addresses), so a request outside its scope fails as it would when served.
 
-Compiled code is cached in `EXTENSIONS_CACHE_PATH` when set, else in the user's cache
-directory (`user_cache_path`), so a second run does not compile again.
+Compiled code is cached where the host caches it (`Settings.cache_path`: `EXTENSIONS_CACHE_PATH`,
+else the user's cache directory), so a second run does not compile again.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from host.extensions.loader import open_extension, report
 from host.extensions.manifest import read_manifest
 from host.extensions.namespace import HostNamespace
 from host.hooks.wiring import sandbox_filter
-from host.paths import SDK_PATH, user_cache_path
+from host.paths import SDK_PATH
 from host.redaction import guest_headers
 from host.runtime import Runtime
 from host.sandbox import Sandbox
@@ -240,8 +240,6 @@ def load_extension(
         build_extension(path, read_manifest(path))
     values: dict[str, Any] = {"data_path": Path(tmp_path) / "exthost-data", **settings}
     config = Settings(_env_file=None, **values)
-    if config.extensions_cache_path is None:
-        config = config.model_copy(update={"extensions_cache_path": user_cache_path()})
     from host.app import create_app  # the host's own routes, for the endpoint's id check
 
     runtime = Runtime(config, SDK_PATH)

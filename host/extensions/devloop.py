@@ -1,8 +1,8 @@
 """`exthost dev DIR`: build one extension, serve it on a local host, rebuild and reload it on save.
 
 - The host runs over a temporary folder: its `EXTENSIONS_PATH` holds only a link to DIR, its
-  data (SQLite) is thrown away at the end, and `EXTENSIONS_CACHE_PATH` is the user's cache
-  (`host.paths.user_cache_path`) unless set.
+  data (SQLite) is thrown away at the end; compiled code goes to the user's cache
+  (`Settings.cache_path`), as for every command.
 - A thread watches DIR (not its built files, `node_modules` or dot folders): on a change it
   runs `exthost build` again and asks the host to reload the extension
   (`POST /extensions/reload` with a token made for this run); a build error is printed and
@@ -26,7 +26,6 @@ import httpx
 
 from host.extensions.build import BuildError, build_extension
 from host.extensions.manifest import Manifest, ManifestError, read_manifest
-from host.paths import user_cache_path
 
 _IGNORED = frozenset({"dist", "node_modules", "__pycache__", "build"})
 
@@ -96,7 +95,6 @@ def dev_environment(folder: Path, workdir: Path, host: str, port: int, token: st
         "PORT": str(port),
         "ADMIN_TOKEN": token,
         "EXTENSIONS_AUTO_RELOAD": "false",
-        "EXTENSIONS_CACHE_PATH": os.environ.get("EXTENSIONS_CACHE_PATH") or str(user_cache_path()),
     }
 
 
