@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -9,10 +10,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from host.cli import app
 from host.paths import PROJECT_ROOT
+from host.testing import load_extension
 from tests.cluster.processes import free_port
 from tests.support import TEST_CACHE, wait_for
 
@@ -80,3 +83,27 @@ def test_dev_rebuilds_and_reloads_on_save_and_maps_stacks(tmp_path: Path) -> Non
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+PY_THROWING = """from directus_api import EndpointRequest, EndpointResponse, router
+
+
+@router.get("/hello/:name")
+def hello(req: EndpointRequest) -> EndpointResponse:
+    raise ValueError("python boom for the author")
+"""
+
+
+def test_a_python_error_is_logged_with_the_authors_file_and_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "pygreeter"
+    assert CliRunner().invoke(app, ["new", "endpoint", "python", str(folder)]).exit_code == 0
+    (folder / "src" / "index.py").write_text(PY_THROWING, encoding="utf-8")
+    caplog.set_level(logging.INFO, logger="exthost.extensions")
+    with load_extension(folder, tmp_path, extensions_cache_path=TEST_CACHE) as ext:
+        failed = ext.get("/hello/ada")
+    assert failed.status == 500
+    assert failed.body["errors"][0]["message"] == "python boom for the author"
+    logged = "\n".join(r.getMessage() for r in caplog.records if "threw" in r.getMessage())
+    assert 'File "src/index.py", line 6, in hello' in logged

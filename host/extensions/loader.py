@@ -121,7 +121,11 @@ def open_extension(
             sandbox.close()
             raise
         extension.sandbox = guard(
-            sandbox, states or ExtensionStates(None), quarantine_policy(settings), activity, stack_mapper(artifact)
+            sandbox,
+            states or ExtensionStates(None),
+            quarantine_policy(settings),
+            activity,
+            stack_mapper(artifact, manifest.extension.api_source),
         )
     except (ManifestError, ExthostError) as exc:
         extension.error = str(exc)
