@@ -92,6 +92,21 @@ def build(folder: Annotated[Path, typer.Argument(help="The extension folder")]) 
 
 
 @app.command()
+def dev(
+    folder: Annotated[Path, typer.Argument(help="The extension folder")],
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8055,
+) -> None:
+    """Build the extension, serve it on a local host (temporary data, SQLite), and rebuild and
+    reload it whenever its files change; its errors are logged with the author's file and line."""
+    from host.extensions.devloop import run_dev
+
+    code = run_dev(folder, host, port, typer.echo)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
 def new(
     kind: Annotated[str, typer.Argument(help="endpoint, hook or operation")],
     language: Annotated[str, typer.Argument(help="js, ts, python, assemblyscript or c")],
@@ -107,7 +122,7 @@ def new(
         raise typer.Exit(1) from None
     for path in written:
         typer.echo(f"wrote {path}")
-    typer.echo(f"next: exthost build {folder} && exthost validate {folder} && pytest {folder}")
+    typer.echo(f"next: exthost dev {folder}  (or: exthost build {folder} && pytest {folder})")
 
 
 @app.command()

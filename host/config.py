@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from host.paths import user_cache_path
+
 ItemAction = Literal["read", "create", "update", "delete", "*"]
 
 CREDENTIAL_NAMES = frozenset({"ADMIN_TOKEN", "USER_TOKENS", "EMAIL_SMTP_PASSWORD", "REDIS"})
@@ -130,7 +132,9 @@ class Settings(BaseSettings):
     log_style: Literal["pretty", "raw"] = Field("pretty", description="pretty: text lines; raw: one JSON object a line")
     extensions_path: Path = Path("extensions")
     data_path: Path = Path("data")
-    extensions_cache_path: Path | None = Field(None, description="compiled-code cache (default DATA_PATH/cache)")
+    extensions_cache_path: Path | None = Field(
+        None, description="compiled-code cache (default: the user's, ~/.cache/exthost; shared by every command)"
+    )
     db_url: str = ""
     redis: str | None = Field(
         None,
@@ -352,7 +356,9 @@ class Settings(BaseSettings):
 
     @cached_property
     def cache_path(self) -> Path:
-        return self.extensions_cache_path or self.data_path / "cache"
+        """One compiled-code cache per user, shared by `serve`, `dev`, `validate` and `host.testing`,
+        unless `EXTENSIONS_CACHE_PATH` names another."""
+        return self.extensions_cache_path or user_cache_path()
 
     @cached_property
     def database_url(self) -> str:

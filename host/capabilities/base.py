@@ -6,11 +6,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from host.config import Settings
 from host.errors import CapabilityDenied
 from host.extensions.manifest import Scopes
 from host.sandbox import guest_text
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass
@@ -83,12 +87,16 @@ def make_sleep() -> Capability:
     return sleep
 
 
-def build_capabilities(extension: str, scopes: Scopes, settings: Settings) -> CapabilitySet:
+def build_capabilities(
+    extension: str, scopes: Scopes, settings: Settings, request_transport: httpx.BaseTransport | None = None
+) -> CapabilitySet:
+    """The capabilities `scopes` grant; `request_transport` answers `request` instead of the
+    network (`host.testing`), after the same scope checks."""
     request = denied("request")
     if scopes.request is not None:
         from host.capabilities.request import make_request
 
-        request = make_request(scopes.request, settings)
+        request = make_request(scopes.request, settings, request_transport)
     return CapabilitySet(
         log=make_log(extension) if scopes.log is not None else denied("log"),
         sleep=make_sleep() if scopes.sleep is not None else denied("sleep"),

@@ -168,14 +168,16 @@ def _no_cookies() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
-def make_client(backend: GuardedBackend) -> httpx.Client:
+def make_client(backend: GuardedBackend, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """The client a `request` capability sends through: guarded, no proxies, no cookies, no redirects.
 
     Responses are asked for uncompressed so that `request_max_bytes` bounds
     what is held in memory (a server that compresses anyway is still decoded).
+    `transport` replaces the network (`host.testing` answers an extension's requests with the
+    test's fake server); every check before sending (scope, method, address) still runs.
     """
     return httpx.Client(
-        transport=GuardedTransport(backend),
+        transport=transport or GuardedTransport(backend),
         trust_env=False,
         follow_redirects=False,
         cookies=_no_cookies(),
@@ -275,7 +277,7 @@ def _is_json(content_type: str) -> bool:
 
 
 class _Requester:
-    def __init__(self, scope: RequestScope, settings: Settings) -> None:
+    def __init__(self, scope: RequestScope, settings: Settings, transport: httpx.BaseTransport | None) -> None:
         self.scope = scope
         self.urls = URLScope(scope.urls)
         self.max_bytes = settings.request_max_bytes
@@ -290,7 +292,7 @@ class _Requester:
             raise ValueError(f"IMPORT_IP_DENY_LIST: {exc}") from None
         # names are resolved on threads of this capability's own, as many as the extension's calls
         self.backend = GuardedBackend(self.guard, lookups=settings.extensions_sandbox_pool_size)
-        self.client = make_client(self.backend)
+        self.client = make_client(self.backend, transport)
 
     def __call__(self, ctx: CallContext, url: str, options_json: str) -> str:
         options = _parse_options(options_json, self.json_depth)
@@ -429,9 +431,12 @@ def _redirected(
     return method, body, headers
 
 
-def make_request(scope: RequestScope, settings: Settings) -> Capability:
-    """The `request` capability bound to `scope`, with one shared, guarded HTTP client."""
-    requester = _Requester(scope, settings)
+def make_request(
+    scope: RequestScope, settings: Settings, transport: httpx.BaseTransport | None = None
+) -> Capability:
+    """The `request` capability bound to `scope`, with one shared, guarded HTTP client (sending
+    through `transport` instead of the network when one is given: `make_client`)."""
+    requester = _Requester(scope, settings, transport)
 
     def request(ctx: CallContext, url: str, options_json: str) -> str:
         return requester(ctx, url, options_json)

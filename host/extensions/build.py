@@ -16,6 +16,7 @@ The builder is chosen from the source's suffix and the artifact's:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -65,8 +66,55 @@ def _need(path: Path, what: str) -> None:
         raise BuildError(f"the {what} toolchain is not installed: run `make install`")
 
 
+TS_SUFFIXES = (".ts", ".mts", ".tsx")
+TSC = SDK_PATH / "js" / "node_modules" / ".bin" / "tsc"
+DECLARATIONS = SDK_PATH / "js" / "directus-api.d.ts"
+_TSC_ERROR = re.compile(r"^(?P<file>[^\s(][^(]*)\((?P<line>\d+),(?P<column>\d+)\): (?P<message>error .*)$")
+
+
+def typecheck(source: Path) -> None:
+    """Type-check a TypeScript source with tsc (the extension's `tsconfig.json` when it has one,
+    with the `directus:api` declarations); raises `BuildError` listing `file:line:column: error`."""
+    folder = _project_folder(source)
+    options: dict[str, object] = {
+        "noEmit": True, "strict": True, "module": "ESNext", "target": "ES2022", "moduleResolution": "Bundler",
+        "skipLibCheck": True, "types": [],
+    }
+    config: dict[str, object] = {"compilerOptions": options, "files": [str(source.resolve()), str(DECLARATIONS)]}
+    own = folder / "tsconfig.json"
+    if own.is_file():
+        config = {"extends": str(own.resolve()), "compilerOptions": {"noEmit": True}, "files": config["files"]}
+    with tempfile.TemporaryDirectory(prefix="exthost-tsc-") as scratch:
+        project = Path(scratch) / "tsconfig.json"
+        project.write_text(json.dumps(config), encoding="utf-8")
+        try:
+            result = subprocess.run(
+                [str(TSC), "-p", str(project), "--pretty", "false"], capture_output=True, text=True,
+                timeout=BUILD_TIMEOUT_S, check=False, cwd=folder,
+            )
+        except FileNotFoundError as exc:
+            raise BuildError(f"{source}: cannot run tsc: {exc}") from None
+    if result.returncode == 0:
+        return
+    lines = []
+    for line in (result.stdout + result.stderr).splitlines():
+        found = _TSC_ERROR.match(line.strip())
+        lines.append(f"{found['file']}:{found['line']}:{found['column']}: {found['message']}" if found else line)
+    raise BuildError(f"{source.name}: type errors:\n" + "\n".join(lines))
+
+
+def _project_folder(source: Path) -> Path:
+    """The extension folder of `source`: the nearest folder above it with a package.json."""
+    for folder in source.resolve().parents:
+        if (folder / "package.json").is_file():
+            return folder
+    return source.resolve().parent
+
+
 def bundle_js(source: Path, out: Path) -> None:
     _need(SDK_PATH / "js" / "node_modules" / "esbuild", "JS")
+    if source.suffix.lower() in TS_SUFFIXES and TSC.exists():
+        typecheck(source)
     _run(["node", str(SDK_PATH / "js" / "bundle-extension.mjs"), str(source), str(out)], source)
 
 

@@ -254,9 +254,11 @@ class GuardedSandbox:
                 self.inner.close()
 
     def _report(self, level: str, message: str, stack: str | None = None) -> None:
+        if stack is not None and self._stacks is not None:
+            stack = self._stacks(stack)
+        if stack:  # the host's log too (`exthost dev` prints it): the author's files and lines
+            log.info("extension %s threw: %s\n%s", self.name, message, stack)
         if self._activity is not None:
-            if stack is not None and self._stacks is not None:
-                stack = self._stacks(stack)
             self._activity.log(self.name, level, message, stack)
 
     def retire(self) -> None:

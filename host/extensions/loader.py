@@ -15,6 +15,7 @@ import hashlib
 import logging
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from host.capabilities import build_capabilities
 from host.config import Settings
@@ -31,6 +32,9 @@ from host.extensions.stacks import stack_mapper
 from host.extensions.state import ExtensionStates
 from host.runtime import Runtime
 from host.types import ExtensionKind, Registration
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("exthost.extensions")
 
@@ -83,6 +87,7 @@ def open_extension(
     namespace: HostNamespace,
     states: ExtensionStates | None = None,
     activity: Activity | None = None,
+    request_transport: httpx.BaseTransport | None = None,
 ) -> LoadedExtension:
     """Load one folder: its sandbox, or the reason it cannot be loaded (never raises). The sandbox is
     guarded by a breaker holding its stored state (`states`; in memory only when not given) and
@@ -98,7 +103,7 @@ def open_extension(
         extension.granted = manifest.scopes if grant is None else consent.effective(grant, manifest.scopes)
         extension.pending = {} if grant is None else consent.ungranted(manifest.scopes, grant)
         artifact = artifact_path(folder, manifest)
-        capabilities = build_capabilities(manifest.name, extension.granted, settings)
+        capabilities = build_capabilities(manifest.name, extension.granted, settings, request_transport)
         sandbox = runtime.open(manifest.name, manifest.extension.type, artifact, capabilities)
         try:
             check_registration(sandbox.registration, manifest.extension.type)
@@ -116,7 +121,11 @@ def open_extension(
             sandbox.close()
             raise
         extension.sandbox = guard(
-            sandbox, states or ExtensionStates(None), quarantine_policy(settings), activity, stack_mapper(artifact)
+            sandbox,
+            states or ExtensionStates(None),
+            quarantine_policy(settings),
+            activity,
+            stack_mapper(artifact, manifest.extension.api_source),
         )
     except (ManifestError, ExthostError) as exc:
         extension.error = str(exc)

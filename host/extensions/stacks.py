@@ -6,7 +6,8 @@ keeps every other line where it was. `stack_mapper` gives the artifact's own lin
 drops the runtime's frames, and when the artifact has a source map beside it
 (`index.js.map`: `exthost build` writes one for JS and TS sources) maps each frame to the
 original file, line and column (`handler@../src/index.ts:9:5`). Python tracebacks come
-from the runtime with the extension's frames only, naming its file.
+from the runtime with the extension's frames only, naming its file, which is shown as the
+manifest's `source` (`src/index.py`: the artifact is a copy of it, line for line).
 """
 
 from __future__ import annotations
@@ -85,8 +86,11 @@ def source_map_of(artifact: Path) -> SourceMap | None:
         return None
 
 
-def stack_mapper(artifact: Path) -> StackMapper | None:
-    """Maps a JS stack to the frames of `artifact`, in the author's source when a map says where."""
+def stack_mapper(artifact: Path, source: str | None = None) -> StackMapper | None:
+    """Maps a JS stack to the frames of `artifact`, in the author's source when a map says where;
+    a Python traceback's artifact file to its `source` (a copy: the lines are the author's)."""
+    if artifact.suffix == ".py":
+        return _python_mapper(artifact, source) if source and source.endswith(".py") else None
     if artifact.suffix not in (".js", ".mjs"):
         return None
     source_map = source_map_of(artifact)
@@ -109,3 +113,9 @@ def stack_mapper(artifact: Path) -> StackMapper | None:
         return "\n".join(frames) if frames else stack
 
     return mapped
+
+
+def _python_mapper(artifact: Path, source: str) -> StackMapper:
+    named = re.compile(rf'File "{re.escape(artifact.name)}"')
+    shown = posixpath.normpath(source)
+    return lambda stack: named.sub(lambda _match: f'File "{shown}"', stack)

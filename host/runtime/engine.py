@@ -90,6 +90,9 @@ class CodeCache:
                 path.unlink(missing_ok=True)
         self.misses += 1
         started = time.perf_counter()
+        # a first compile of a language runtime takes tens of seconds: say what is going on
+        log.warning("compiling %.1f MB of WebAssembly (once: the result is cached in %s)...",
+                    len(wasm) / 1e6, self.directory)
         component = cm.Component(engine, wasm)
         log.info("compiled %d bytes in %.2fs", len(wasm), time.perf_counter() - started)
         try:

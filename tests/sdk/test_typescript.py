@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from host.paths import SDK_PATH
+from host.paths import PROJECT_ROOT, SDK_PATH
 
 HostFactory = Callable[..., AbstractContextManager[TestClient]]
 TSC = SDK_PATH / "js" / "node_modules" / ".bin" / "tsc"
@@ -92,3 +93,63 @@ def test_typescript_extension_builds_and_runs(extensions_dir: Path, host: HostFa
     assert "interface" not in (folder / "dist" / "index.js").read_text()
     with host() as client:
         assert client.get("/typed/ada").json() == {"text": "hi ada"}
+
+
+def write_ts_extension(folder: Path, source: str, tsconfig: bool = False) -> None:
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "index.ts").write_text(source)
+    (folder / "package.json").write_text(json.dumps({
+        "name": folder.name, "version": "1.0.0",
+        "directus:extension": {"type": "endpoint", "path": "dist/index.js", "source": "src/index.ts",
+                               "sandbox": {"enabled": True, "requestedScopes": {"log": {}}}},
+    }))
+    if tsconfig:
+        (folder / "tsconfig.json").write_text(json.dumps({"compilerOptions": {"strict": True}}))
+
+
+AS_DIRECTUS_DOCS = """import { defineEndpoint } from '@directus/extensions-sdk';
+import { log } from 'directus:api';
+import type { SandboxEndpointRequest, SandboxEndpointResponse } from 'directus:api';
+
+export default defineEndpoint((router) => {
+  router.get('/:name', (req: SandboxEndpointRequest): SandboxEndpointResponse => {
+    log('hello', req.params.name);
+    return { status: 200, body: { hi: req.params.name } };
+  });
+});
+"""
+
+TYPE_ERROR = """import { defineEndpoint } from '@directus/extensions-sdk';
+
+export default defineEndpoint((router) => {
+  const count: number = 'three';
+  router.get('/', () => ({ status: 200, body: { count } }));
+});
+"""
+
+
+def exthost_build(folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "host.cli", "build", str(folder)], capture_output=True, text=True,
+                          timeout=300, check=False, cwd=PROJECT_ROOT)
+
+
+@pytest.mark.skipif(not TSC.exists(), reason="sdk/js is not installed (make install)")
+def test_directus_style_typescript_builds_and_runs(extensions_dir: Path, host: HostFactory) -> None:
+    """`directus:api` types and `@directus/extensions-sdk`'s `defineEndpoint`, as Directus's docs write them."""
+    write_ts_extension(extensions_dir / "docs-style", AS_DIRECTUS_DOCS, tsconfig=True)
+    built = exthost_build(extensions_dir / "docs-style")
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "extensions-sdk" not in (extensions_dir / "docs-style" / "dist" / "index.js").read_text().split("\n", 1)[1]
+    with host() as client:
+        assert client.get("/docs-style/ada").json() == {"hi": "ada"}
+
+
+@pytest.mark.skipif(not TSC.exists(), reason="sdk/js is not installed (make install)")
+@pytest.mark.parametrize("tsconfig", [False, True])
+def test_a_type_error_fails_the_build_naming_its_line(tmp_path: Path, tsconfig: bool) -> None:
+    folder = tmp_path / "wrong"
+    write_ts_extension(folder, TYPE_ERROR, tsconfig)
+    built = exthost_build(folder)
+    assert built.returncode == 1
+    assert "src/index.ts:4:9: error TS2322: Type 'string' is not assignable to type 'number'." in built.stderr
+    assert not (folder / "dist" / "index.js").exists()
