@@ -119,6 +119,16 @@ class Settings(BaseSettings):
         30_000, gt=0, description="ms a quarantined extension rests before one call probes it (doubles, up to 1 h)"
     )
     extensions_register_timeout: int = Field(5000, gt=0, description="ms the registration may take")
+    extensions_auto_reload: bool = Field(
+        False, description="watch EXTENSIONS_PATH and reload an extension whose files change (every process follows)"
+    )
+    extensions_install_max_bytes: int = Field(
+        50 * 1024 * 1024, gt=0, description="largest package `exthost install` unpacks (archive and unpacked files)"
+    )
+    extensions_install_max_files: int = Field(2000, gt=0, description="most files one installed package may hold")
+    npm_registry: str = Field(
+        "https://registry.npmjs.org", description="where `exthost install NAME` looks packages up"
+    )
 
     import_ip_deny_list: Annotated[list[str] | None, NoDecode] = Field(
         None,

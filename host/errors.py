@@ -95,6 +95,8 @@ class ExtensionError(ExthostError):
     """Something went wrong inside, or at the edge of, one extension."""
 
     code = "EXTENSION_FAILED"
+    stack: str | None = None
+    """Where the guest threw (its stack or traceback), for the extension's log; never sent to a client."""
 
     def __init__(self, extension: str, message: str) -> None:
         super().__init__(message)

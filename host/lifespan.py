@@ -6,6 +6,8 @@ cluster while everything it needs is still open."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,11 +17,10 @@ from fastapi import FastAPI
 
 from host.cluster import ChangeBus, Topic, open_bus
 from host.config import Settings
-from host.endpoints.routes import EndpointTable
 from host.events import Emitter
-from host.extensions.loader import load_all
-from host.extensions.namespace import HostNamespace, endpoint_id
-from host.extensions.registry import ExtensionRegistry
+from host.extensions.activity import Activity, ActivityHandler
+from host.extensions.live import LiveExtensions, watch_extensions
+from host.extensions.namespace import HostNamespace
 from host.extensions.state import ExtensionStates
 from host.flows.setup import start_flows, stop_flows
 from host.hooks import register_hooks
@@ -29,16 +30,20 @@ from host.paths import SDK_PATH
 from host.queue import open_queue
 from host.runtime import Runtime
 from host.storage import Database
-from host.types import ExtensionKind
+from host.wiring import build_endpoints, rewire
 
 log = logging.getLogger("exthost")
 
 
-def build_endpoints(registry: ExtensionRegistry) -> EndpointTable:
-    table = EndpointTable()
-    for extension, sandbox in registry.loaded(ExtensionKind.endpoint):
-        table.add(endpoint_id(extension, sandbox), sandbox)
-    return table
+async def _flush_activity(activity: Activity, stop: asyncio.Event, every: float = 1.0) -> None:
+    """Write what the extensions did to the database once a second (host/extensions/activity.py)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+        try:
+            await activity.flush()
+        except Exception as exc:
+            log.warning("writing extension activity failed: %s", exc)
 
 
 @asynccontextmanager
@@ -63,19 +68,48 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.runtime = runtime
     states = ExtensionStates(bus, app.state.clock)
     await states.load()
-    bus.subscribe(Topic.extensions, states.refresh)
-    app.state.registry = load_all(settings.extensions_path, runtime, settings, namespace, states)
+    activity = Activity(database)
+    app.state.activity = activity
+    activity_log = ActivityHandler(activity)
+    guest_logger = logging.getLogger("exthost.extension")
+    guest_logger.addHandler(activity_log)
+    if guest_logger.getEffectiveLevel() > logging.INFO:
+        guest_logger.setLevel(logging.INFO)  # what guests log is kept (GET /extensions/{name}/logs)
+    live = LiveExtensions(settings.extensions_path, runtime, settings, namespace, states, activity)
+    app.state.live = live
+    app.state.registry = live.load()
     app.state.endpoints = build_endpoints(app.state.registry)
     register_hooks(emitter, app.state.registry)
     app.state.items = ItemsService(database, emitter)
     await start_flows(app)  # subscribes the flow manager to Topic.flows
+    live.rewire = lambda old, new: rewire(app.state, old, new)
+    await live.record_grants()
+
+    async def follow() -> None:
+        await states.refresh()
+        await live.sync()
+
+    bus.subscribe(Topic.extensions, follow)
     await bus.start()
     await queue.start()
+    stop_background = asyncio.Event()
+    background = [asyncio.create_task(_flush_activity(activity, stop_background), name="exthost-activity")]
+    if settings.extensions_auto_reload:
+        background.append(asyncio.create_task(watch_extensions(live, stop_background), name="exthost-watch"))
     loaded = sum(1 for _ in app.state.registry.loaded())
     log.info("exthost ready: %d extension(s) loaded from %s", loaded, settings.extensions_path)
     try:
         yield
     finally:
+        stop_background.set()
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        guest_logger.removeHandler(activity_log)
+        with contextlib.suppress(Exception):
+            await activity.flush()
         await queue.stop()
         await bus.stop()
         await stop_flows(app)

@@ -48,11 +48,27 @@ def denied(name: str) -> Capability:
     return refuse
 
 
+LEVEL_MARK = "\x00"
+"""A guest's `console.warn`/`console.error` (and `.debug`) send `\x00warn\x00message`: the level
+travels in the one `log(message)` import (sdk/js/src/runtime.js)."""
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
+
+
+def guest_level(message: str) -> tuple[int, str]:
+    """The level a guest gave `message` (`LEVEL_MARK`), and the message without the mark."""
+    if message.startswith(LEVEL_MARK):
+        level, mark, rest = message[1:].partition(LEVEL_MARK)
+        if mark and level in _LEVELS:
+            return _LEVELS[level], rest
+    return logging.INFO, message
+
+
 def make_log(extension: str) -> Capability:
     logger = logging.getLogger(f"exthost.extension.{extension}")
 
     def log(ctx: CallContext, message: str) -> None:
-        logger.info("%s", guest_text(message), extra={"extension": extension})
+        level, text = guest_level(message)
+        logger.log(level, "%s", guest_text(text), extra={"extension": extension})
 
     return log
 

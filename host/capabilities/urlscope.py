@@ -284,23 +284,13 @@ class URLPattern:
     @classmethod
     def parse(cls, text: str) -> URLPattern:
         """Compile `text`; raises `URLRefused` naming what cannot be read."""
-        _refuse_unreadable(text)
-        if text and set(text) == {"*"}:
-            anything = _glob("*")
-            return cls(text, anything, anything, anything, None)
-        if "#" in text:
-            raise URLRefused("a fragment (#) can never match: it is not sent")
-        match = _PATTERN.match(text)
-        if match is None:
-            raise URLRefused("expected scheme://host[:port][/path] or *")
-        scheme, authority, target = match.group(1).lower(), match.group(2), match.group(3)
-        host, port = _split_authority(authority)
+        scheme, host, port, target = pattern_globs(text)
         return cls(
             text,
             _glob(scheme),
-            _glob(_host_glob(host)),
-            None if port in (None, "") else _port_glob(port, scheme),
-            None if target == "" else _target_glob(target),
+            _glob(host),
+            None if port is None else _glob(port),
+            None if target is None else _glob(target),
         )
 
     def matches(self, url: NormalizedURL) -> bool:
@@ -312,6 +302,27 @@ class URLPattern:
         elif not self.port.fullmatch(str(url.effective_port)):
             return False
         return self.target is None or self.target.fullmatch(url.target) is not None
+
+
+def pattern_globs(text: str) -> tuple[str, str, str | None, str | None]:
+    """The globs `text` is matched with, per part: scheme, host, port (None: the scheme's
+    default port only), path and query (None: every path and query); raises `URLRefused`."""
+    _refuse_unreadable(text)
+    if text and set(text) == {"*"}:
+        return "*", "*", "*", None
+    if "#" in text:
+        raise URLRefused("a fragment (#) can never match: it is not sent")
+    match = _PATTERN.match(text)
+    if match is None:
+        raise URLRefused("expected scheme://host[:port][/path] or *")
+    scheme, authority, target = match.group(1).lower(), match.group(2), match.group(3)
+    host, port = _split_authority(authority)
+    return (
+        scheme,
+        _host_glob(host),
+        None if port in (None, "") else _port_glob(port, scheme),
+        None if target == "" else _target_glob(target),
+    )
 
 
 def _host_glob(host: str) -> str:
@@ -336,16 +347,16 @@ def _host_glob(host: str) -> str:
     return glob
 
 
-def _port_glob(port: str, scheme: str) -> re.Pattern[str] | None:
+def _port_glob(port: str, scheme: str) -> str | None:
     if not _PORT_GLOB.match(port):
         raise URLRefused(f"invalid port pattern {port!r}")
     if "*" in port:
-        return _glob(port)
+        return port
     number = _port(port, scheme) if scheme in DEFAULT_PORTS else int(port)
-    return None if number is None else _glob(str(number))
+    return None if number is None else str(number)
 
 
-def _target_glob(target: str) -> re.Pattern[str]:
+def _target_glob(target: str) -> str:
     if not target.startswith("/"):
         target = "/" + target
     path, question, query = target.partition("?")
@@ -354,7 +365,7 @@ def _target_glob(target: str) -> re.Pattern[str]:
     normalized = _normalize_escapes(path, _PATH_SAFE)
     if question:
         normalized += "?" + _normalize_escapes(query, _QUERY_SAFE)
-    return _glob(normalized)
+    return normalized
 
 
 class URLScope:

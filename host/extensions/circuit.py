@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from host.errors import ExtensionFailed, ExtensionFault, ExtensionUnavailable
+from host.extensions.activity import Activity
 from host.extensions.state import Change, Clock, ExtensionState, ExtensionStates
 from host.sandbox import Sandbox, SandboxStatus
 from host.types import Json, Registration, Undefined
@@ -185,12 +187,20 @@ class GuardedSandbox:
     """A `Sandbox` behind its extension's circuit breaker: what the registry holds."""
 
     def __init__(
-        self, inner: Sandbox, breaker: CircuitBreaker, states: ExtensionStates, policy: QuarantinePolicy
+        self,
+        inner: Sandbox,
+        breaker: CircuitBreaker,
+        states: ExtensionStates,
+        policy: QuarantinePolicy,
+        activity: Activity | None = None,
     ) -> None:
         self.inner = inner
         self.breaker = breaker
         self._states = states
         self._policy = policy
+        self._activity = activity
+        self._in_flight = 0
+        self._retired = False
 
     @property
     def name(self) -> str:
@@ -215,6 +225,42 @@ class GuardedSandbox:
         return self.breaker.state.last_error
 
     async def call(self, handler: int, args: Sequence[Json]) -> Json | Undefined:
+        """One call, counted (`host.extensions.activity`); a retired sandbox closes after its last call."""
+        self._in_flight += 1
+        started = time.perf_counter()
+        error = fault = False
+        called = True
+        try:
+            return await self._guarded_call(handler, args)
+        except ExtensionUnavailable:
+            called = False
+            raise
+        except ExtensionFault as exc:
+            error = fault = True
+            self._report("error", f"fault: {exc.message}")
+            raise
+        except ExtensionFailed as exc:
+            error = True
+            self._report("error", exc.message, exc.stack)
+            raise
+        finally:
+            self._in_flight -= 1
+            if self._activity is not None and called:
+                self._activity.call(self.name, (time.perf_counter() - started) * 1000, error=error, fault=fault)
+            if self._retired and not self._in_flight:
+                self.inner.close()
+
+    def _report(self, level: str, message: str, stack: str | None = None) -> None:
+        if self._activity is not None:
+            self._activity.log(self.name, level, message, stack)
+
+    def retire(self) -> None:
+        """Replaced by a newer version: close once the calls in flight (on this version) end."""
+        self._retired = True
+        if not self._in_flight:
+            self.inner.close()
+
+    async def _guarded_call(self, handler: int, args: Sequence[Json]) -> Json | Undefined:
         probe = self.breaker.admit()
         try:
             result = await self.inner.call(handler, args)
@@ -263,8 +309,10 @@ class GuardedSandbox:
         self.inner.close()
 
 
-def guard(sandbox: Sandbox, states: ExtensionStates, policy: QuarantinePolicy) -> GuardedSandbox:
+def guard(
+    sandbox: Sandbox, states: ExtensionStates, policy: QuarantinePolicy, activity: Activity | None = None
+) -> GuardedSandbox:
     """`sandbox` behind a breaker holding its stored state, which follows every change of it."""
     breaker = CircuitBreaker(states.get(sandbox.name), states.clock, states.revision)
     states.hold(sandbox.name, breaker)
-    return GuardedSandbox(sandbox, breaker, states, policy)
+    return GuardedSandbox(sandbox, breaker, states, policy, activity)

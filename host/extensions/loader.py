@@ -11,6 +11,7 @@ operation id).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,8 @@ from host.capabilities import build_capabilities
 from host.config import Settings
 from host.endpoints.routes import RoutePathError, check_paths
 from host.errors import ExthostError
+from host.extensions import consent
+from host.extensions.activity import Activity
 from host.extensions.circuit import QuarantinePolicy, guard
 from host.extensions.limits import check_limits
 from host.extensions.manifest import Manifest, ManifestError, read_manifest
@@ -73,17 +76,28 @@ def quarantine_policy(settings: Settings) -> QuarantinePolicy:
 
 
 def open_extension(
-    folder: Path, runtime: Runtime, settings: Settings, namespace: HostNamespace, states: ExtensionStates | None = None
+    folder: Path,
+    runtime: Runtime,
+    settings: Settings,
+    namespace: HostNamespace,
+    states: ExtensionStates | None = None,
+    activity: Activity | None = None,
 ) -> LoadedExtension:
     """Load one folder: its sandbox, or the reason it cannot be loaded (never raises). The sandbox is
-    guarded by a breaker holding its stored state (`states`; in memory only when not given)."""
-    extension = LoadedExtension(name=folder.name, folder=folder)
+    guarded by a breaker holding its stored state (`states`; in memory only when not given) and
+    runs with its stored grant (host/extensions/consent.py; what it requests when none is stored)."""
+    extension = LoadedExtension(name=folder.name, folder=folder, fingerprint=fingerprint(folder))
     try:
         manifest = read_manifest(folder)
         extension.manifest = manifest
         extension.name = manifest.name
+        stored = (states or ExtensionStates(None)).get(manifest.name)
+        extension.generation, extension.grant_text = stored.generation, stored.granted_scopes
+        grant = consent.load(stored.granted_scopes)
+        extension.granted = manifest.scopes if grant is None else consent.effective(grant, manifest.scopes)
+        extension.pending = {} if grant is None else consent.ungranted(manifest.scopes, grant)
         artifact = artifact_path(folder, manifest)
-        capabilities = build_capabilities(manifest.name, manifest.scopes, settings)
+        capabilities = build_capabilities(manifest.name, extension.granted, settings)
         sandbox = runtime.open(manifest.name, manifest.extension.type, artifact, capabilities)
         try:
             check_registration(sandbox.registration, manifest.extension.type)
@@ -100,7 +114,7 @@ def open_extension(
         except ManifestError:
             sandbox.close()
             raise
-        extension.sandbox = guard(sandbox, states or ExtensionStates(None), quarantine_policy(settings))
+        extension.sandbox = guard(sandbox, states or ExtensionStates(None), quarantine_policy(settings), activity)
     except (ManifestError, ExthostError) as exc:
         extension.error = str(exc)
     except Exception as exc:  # an unexpected failure must not stop the other extensions
@@ -124,6 +138,21 @@ def load_extension(folder: Path, runtime: Runtime, settings: Settings, namespace
     return extension
 
 
+def fingerprint(folder: Path) -> str:
+    """Names, sizes and modification times of the files under `folder` (not `node_modules`)."""
+    digest = hashlib.sha256()
+    try:
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if "node_modules" in relative.parts or not path.is_file():
+                continue
+            info = path.stat()
+            digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    except OSError:
+        pass  # vanishing under our feet: the next look sees what is left
+    return digest.hexdigest()
+
+
 def extension_folders(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
@@ -133,10 +162,17 @@ def extension_folders(root: Path) -> list[Path]:
 
 
 def load_all(
-    root: Path, runtime: Runtime, settings: Settings, namespace: HostNamespace, states: ExtensionStates
+    root: Path,
+    runtime: Runtime,
+    settings: Settings,
+    namespace: HostNamespace,
+    states: ExtensionStates,
+    activity: Activity | None = None,
 ) -> ExtensionRegistry:
     """Load every folder under `root`; endpoints may not take `namespace`'s segments nor each other's names."""
-    extensions = [open_extension(folder, runtime, settings, namespace, states) for folder in extension_folders(root)]
+    extensions = [
+        open_extension(folder, runtime, settings, namespace, states, activity) for folder in extension_folders(root)
+    ]
     refuse_clashes(extensions)
     registry = ExtensionRegistry()
     counts = Counter(extension.name for extension in extensions)

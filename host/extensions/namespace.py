@@ -212,3 +212,14 @@ def refuse_clashes(extensions: list[LoadedExtension]) -> None:
             extension.sandbox.close()
             extension.sandbox = None
         extension.error = f"{extension.error}; {message}" if extension.error else message
+
+
+def clash(extension: LoadedExtension, others: Iterable[LoadedExtension]) -> str | None:
+    """Why `extension` (a new version) may not join `others` (loaded): a name, endpoint id or
+    operation id one of them already claims; None when it may."""
+    theirs = {key: (other, how) for other in others for key, how in _claims(other)}
+    for key, how in _claims(extension):
+        if key in theirs:
+            other, their_how = theirs[key]
+            return f"the {how} of {label(extension)} is already claimed by {label(other)} as its {their_how}"
+    return None

@@ -9,7 +9,7 @@ from typing import Any
 
 from host.errors import NotFound
 from host.extensions.circuit import GuardedSandbox
-from host.extensions.manifest import Manifest
+from host.extensions.manifest import Manifest, Scopes
 from host.types import ExtensionKind
 
 
@@ -22,6 +22,18 @@ class LoadedExtension:
     manifest: Manifest | None = None
     sandbox: GuardedSandbox | None = None
     error: str | None = None
+    granted: Scopes | None = None
+    """What it runs with: its grant narrowed to what it requests (host/extensions/consent.py)."""
+    pending: dict[str, Any] = field(default_factory=dict)
+    """What it requests beyond its grant: waiting for the administrator's consent."""
+    grant_text: str | None = None
+    """The stored grant it was loaded with (None: none was stored)."""
+    generation: int = 0
+    """The stored generation it was loaded at; a newer one makes every process reload it."""
+    fingerprint: str = ""
+    """Its files (names, sizes, modification times) when loaded: a change means a reload."""
+    reload_error: str | None = None
+    """Why the last reload failed (the version loaded before keeps serving)."""
 
     @property
     def kind(self) -> ExtensionKind | None:
@@ -43,7 +55,10 @@ class LoadedExtension:
             "runtime": sandbox.runtime if sandbox else None,
             "status": self.status,
             "requested_scopes": self.manifest.scopes.describe() if self.manifest else {},
+            "granted_scopes": self.granted.describe() if self.granted is not None else {},
+            "pending_scopes": self.pending,
             "error": self.error if sandbox is None else sandbox.last_error,
+            "reload_error": self.reload_error,
             **(sandbox.breaker.describe() if sandbox else {}),
         }
 
@@ -62,6 +77,9 @@ class ExtensionRegistry:
         for extension in self.extensions.values():
             if extension.sandbox is not None and (kind is None or extension.kind is kind):
                 yield extension, extension.sandbox
+
+    def remove(self, name: str) -> None:
+        self.extensions.pop(name, None)
 
     def get(self, name: str) -> LoadedExtension:
         try:

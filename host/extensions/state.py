@@ -43,6 +43,9 @@ table = Table(
     Column("backoff_ms", BigInteger),
     Column("last_error", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("granted_scopes", Text),
+    Column("generation", Integer, nullable=False, server_default="0"),
+    Column("source", Text),
 )
 
 
@@ -58,6 +61,13 @@ class ExtensionState:
     quarantined_until: float | None = None
     backoff_ms: int | None = None
     last_error: str | None = None
+    granted_scopes: str | None = None
+    """What an administrator granted (`requestedScopes` JSON text, host/extensions/consent.py);
+    None when no one ever decided."""
+    generation: int = 0
+    """Bumped to make every process reload the extension from disk."""
+    source: str | None = None
+    """What it was installed from (`exthost install SPEC`)."""
 
 
 Change = Callable[[ExtensionState], ExtensionState]
@@ -80,6 +90,9 @@ def _values(state: ExtensionState, now: float) -> dict[str, object]:
         "backoff_ms": state.backoff_ms,
         "last_error": None if state.last_error is None else state.last_error[:MAX_ERROR_CHARS],
         "updated_at": _moment(now),
+        "granted_scopes": state.granted_scopes,
+        "generation": state.generation,
+        "source": state.source,
     }
 
 
@@ -92,6 +105,9 @@ def _state(row: Any) -> ExtensionState:
         quarantined_until=None if until is None else _seconds(until),
         backoff_ms=None if row["backoff_ms"] is None else int(row["backoff_ms"]),
         last_error=row["last_error"],
+        granted_scopes=row["granted_scopes"],
+        generation=int(row["generation"] or 0),
+        source=row["source"],
     )
 
 
@@ -158,9 +174,10 @@ class ExtensionStates:
         for name, holder in self._holders.items():
             holder.adopt(self.get(name), self.revision)
 
-    async def transition(self, name: str, change: Change) -> tuple[ExtensionState, int]:
+    async def transition(self, name: str, change: Change, *, refresh_here: bool = False) -> tuple[ExtensionState, int]:
         """Apply `change` to the stored state of `name` atomically; returns the new state and the
-        revision it is at (the caller adopts it: the other holders are not refreshed)."""
+        revision it is at (the caller adopts it: the other holders are not refreshed, unless
+        `refresh_here`: then this process's subscribers run too, as every other process's do)."""
         if self.bus is None:
             state = self._loaded[name] = change(self.get(name))
             return state, self.revision
@@ -168,8 +185,24 @@ class ExtensionStates:
         (_, state), revision = await self.bus.change(
             Topic.extensions,
             lambda conn: _transition(conn, name, change, now),
-            refresh_here=False,
+            refresh_here=refresh_here,
             unchanged=lambda states: states[0] == states[1],
         )
         self._loaded[name] = state
         return state, revision
+
+    def names(self) -> list[str]:
+        """Every extension with a stored state."""
+        return sorted(self._loaded)
+
+    async def forget(self, name: str) -> bool:
+        """Delete the stored state of `name` (uninstalled: a later install asks for consent again)."""
+        if self.bus is None:
+            return self._loaded.pop(name, None) is not None
+
+        def delete(conn: Connection) -> int:
+            return int(conn.execute(table.delete().where(table.c.name == name)).rowcount)
+
+        deleted, _ = await self.bus.change(Topic.extensions, delete, unchanged=lambda count: count == 0)
+        self._loaded.pop(name, None)
+        return deleted > 0

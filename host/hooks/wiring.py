@@ -56,14 +56,16 @@ def sandbox_action(sandbox: Sandbox, handler: int) -> ActionHandler:
     return run
 
 
+def register_hook(emitter: Emitter, sandbox: Sandbox) -> int:
+    """Add one hook extension's listeners to `emitter`; returns how many."""
+    registration = sandbox.registration
+    for binding in registration.filters:
+        emitter.on_filter(binding.event, sandbox_filter(sandbox, binding.handler), owner=sandbox.name)
+    for binding in registration.actions:
+        emitter.on_action(binding.event, sandbox_action(sandbox, binding.handler), owner=sandbox.name)
+    return len(registration.filters) + len(registration.actions)
+
+
 def register_hooks(emitter: Emitter, registry: ExtensionRegistry) -> int:
     """Add every loaded hook extension's listeners to `emitter`; returns how many."""
-    count = 0
-    for _extension, sandbox in registry.loaded(ExtensionKind.hook):
-        registration = sandbox.registration
-        for binding in registration.filters:
-            emitter.on_filter(binding.event, sandbox_filter(sandbox, binding.handler), owner=sandbox.name)
-        for binding in registration.actions:
-            emitter.on_action(binding.event, sandbox_action(sandbox, binding.handler), owner=sandbox.name)
-        count += len(registration.filters) + len(registration.actions)
-    return count
+    return sum(register_hook(emitter, sandbox) for _extension, sandbox in registry.loaded(ExtensionKind.hook))

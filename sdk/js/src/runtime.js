@@ -55,14 +55,19 @@ const api = Object.freeze({
   },
 });
 
-const quietLog = (...m) => {
+// console.warn/error/debug carry their level to the host as `\0level\0message`
+// (host/capabilities/base.py: guest_level)
+const quietLog = (level) => (...m) => {
   try {
-    api.log(...m);
+    const text = m.map(format).join(' ');
+    hostLog(level ? `\0${level}\0${text}` : text);
   } catch {
     // console output without the `log` scope goes nowhere
   }
 };
-globalThis.console = { log: quietLog, info: quietLog, warn: quietLog, error: quietLog, debug: quietLog };
+globalThis.console = {
+  log: quietLog(''), info: quietLog(''), warn: quietLog('warn'), error: quietLog('error'), debug: quietLog('debug'),
+};
 installSandboxGlobals();
 
 const dynamicImport = (specifier) =>
