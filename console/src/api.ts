@@ -81,4 +81,48 @@ export async function data<T>(method: string, path: string, body?: Json): Promis
   return answer?.data as T;
 }
 
+/** A call answered in NDJSON (`Accept: application/x-ndjson`): `onLine` gets each progress
+ * line as it arrives; the last line holds `{"data"}` (returned) or `{"errors"}` (thrown). */
+export async function stream<T>(method: string, path: string, body: Json, onLine: (line: Record<string, string>) => void): Promise<T> {
+  const token = storedToken();
+  const headers: Record<string, string> = { Accept: "application/x-ndjson", "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(path, { method, headers, body: JSON.stringify(body), credentials: "omit", cache: "no-store" });
+  if (!response.ok) {
+    const error = await errorOf(response);
+    if (response.status === 401) onUnauthorized();
+    throw error;
+  }
+  if (!(response.headers.get("content-type") ?? "").includes("ndjson") || !response.body) {
+    return ((await response.json()) as { data: T }).data;
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let last: { data?: T; errors?: { message?: string; extensions?: { code?: string } }[] } | null = null;
+  const take = (text: string) => {
+    if (!text.trim()) return;
+    const line = JSON.parse(text);
+    if ("data" in line || "errors" in line) last = line;
+    else onLine(line);
+  };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end: number;
+    while ((end = buffer.indexOf("\n")) >= 0) {
+      take(buffer.slice(0, end));
+      buffer = buffer.slice(end + 1);
+    }
+  }
+  take(buffer);
+  const outcome = last as { data?: T; errors?: { message?: string; extensions?: { code?: string } }[] } | null;
+  if (outcome?.errors) {
+    const first = outcome.errors[0] ?? {};
+    throw new ApiError(400, first.extensions?.code ?? "INVALID_PAYLOAD", first.message ?? "The call failed.");
+  }
+  if (!outcome || outcome.data === undefined) throw new ApiError(502, "INCOMPLETE", "The host's answer ended before its outcome.");
+  return outcome.data;
+}
+
 export const enc = encodeURIComponent;

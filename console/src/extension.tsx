@@ -1,22 +1,13 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, data, enc } from "./api";
+import { data, enc } from "./api";
 import { errorText, recentErrors, stateOf } from "./extensions";
 import { useAction, useLoad } from "./hooks";
-import { grantables, grantedIds, grantOf } from "./scopes";
+import { grantables, grantedIds, grantOf, summary } from "./scopes";
 import type { Extension, LogLine } from "./types";
-import { Badge, Failure, JsonBlock, Loading, PageTitle, Report, when } from "./ui";
+import { Badge, Failure, Loading, PageTitle, Report, when } from "./ui";
 
-/** `GET /extensions/{name}`; a host without that route yet: the entry of `GET /extensions`. */
-async function readExtension(name: string): Promise<Extension> {
-  try {
-    return await data<Extension>("GET", `/extensions/${enc(name)}`);
-  } catch (failure) {
-    if (!(failure instanceof ApiError) || (failure.status !== 404 && failure.status !== 405)) throw failure;
-    const all = await data<Extension[]>("GET", "/extensions");
-    const found = all.find((extension) => extension.name === name);
-    if (!found) throw failure;
-    return found;
-  }
+function readExtension(name: string): Promise<Extension> {
+  return data<Extension>("GET", `/extensions/${enc(name)}`);
 }
 
 export function ExtensionPage({ name }: { name: string }) {
@@ -52,7 +43,7 @@ function Overview({ extension, onChange }: { extension: Extension; onChange: () 
       onChange();
       return enabled ? `${extension.name} is disabled.` : `${extension.name} is enabled.`;
     });
-  const counters = extension.calls ?? extension.metrics;
+  const metrics = extension.metrics;
   return (
     <section aria-labelledby="overview-heading">
       <h2 id="overview-heading">Overview</h2>
@@ -73,6 +64,22 @@ function Overview({ extension, onChange }: { extension: Extension; onChange: () 
             <dd>{extension.faults_in_a_row}</dd>
           </>
         ) : null}
+        {extension.source ? (
+          <>
+            <dt>Installed from</dt>
+            <dd>{extension.source}</dd>
+          </>
+        ) : null}
+        {metrics ? (
+          <>
+            <dt>Calls</dt>
+            <dd>
+              {metrics.calls ?? 0} ({metrics.errors ?? 0} errors, {metrics.faults ?? 0} faults)
+            </dd>
+            <dt>Duration</dt>
+            <dd>{metrics.p50_ms == null ? "no call yet" : `p50 ${metrics.p50_ms} ms, p99 ${metrics.p99_ms} ms`}</dd>
+          </>
+        ) : null}
         {extension.next_probe_at ? (
           <>
             <dt>Next probe</dt>
@@ -80,7 +87,6 @@ function Overview({ extension, onChange }: { extension: Extension; onChange: () 
           </>
         ) : null}
       </dl>
-      {counters !== undefined && <JsonBlock label="Calls and timing" value={counters} />}
       {extension.enabled !== undefined && (
         <button type="button" onClick={toggle} disabled={busy}>
           {enabled ? "Disable" : "Enable"}
@@ -127,8 +133,10 @@ function Consent({ extension, onChange }: { extension: Extension; onChange: () =
         >
           <fieldset>
             <legend>Granted of what it requests</legend>
-            {extension.granted_scopes === undefined && (
-              <p class="help">This host does not report the grant yet.</p>
+            {summary(extension.pending_scopes) && (
+              <p class="pending">
+                The installed version also requests {summary(extension.pending_scopes)}: it waits for your consent.
+              </p>
             )}
             <ul class="checks">
               {items.map((item) => (
@@ -175,6 +183,7 @@ function Errors({ extension }: { extension: Extension }) {
           {errors.map((error, index) => (
             <li key={index}>
               <pre class="wrap">{errorText(error)}</pre>
+              {typeof error !== "string" && error.stack && <pre class="wrap stack">{error.stack}</pre>}
             </li>
           ))}
         </ul>
@@ -183,9 +192,6 @@ function Errors({ extension }: { extension: Extension }) {
   );
 }
 
-function lineTime(line: LogLine): string {
-  return when(line.at ?? line.time ?? line.timestamp ?? null);
-}
 
 function Logs({ name }: { name: string }) {
   const logs = useLoad(() => data<LogLine[]>("GET", `/extensions/${enc(name)}/logs`), [name]);
@@ -204,8 +210,9 @@ function Logs({ name }: { name: string }) {
         <ol class="logs" aria-label={`Log lines of ${name}`}>
           {logs.value.map((line, index) => (
             <li key={index} class={`level-${line.level ?? "info"}`}>
-              <span class="log-time">{lineTime(line)}</span> <Badge value={line.level ?? "info"} />{" "}
+              <span class="log-time">{when(line.at)}</span> <Badge value={line.level ?? "info"} />{" "}
               <span class="log-message">{line.message ?? JSON.stringify(line)}</span>
+              {line.stack && <pre class="wrap stack">{line.stack}</pre>}
             </li>
           ))}
         </ol>

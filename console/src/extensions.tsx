@@ -1,20 +1,21 @@
 import { useState } from "preact/hooks";
-import { data, enc } from "./api";
+import { data, enc, stream } from "./api";
 import { useAction, useLoad } from "./hooks";
 import { summary } from "./scopes";
 import type { Extension, RecentError } from "./types";
 import { Badge, Failure, Loading, PageTitle, Report, when } from "./ui";
 
+/** The extension's errors, newest last: why it did not load or reload, then what it logged as errors. */
 export function recentErrors(extension: Extension): RecentError[] {
-  const list = extension.recent_errors ?? extension.errors ?? [];
-  if (list.length === 0 && extension.error) return [extension.error];
-  return list;
+  const list: RecentError[] = [];
+  if (extension.error) list.push(extension.error);
+  if (extension.reload_error) list.push(`reload failed (the previous version still serves): ${extension.reload_error}`);
+  return [...list, ...(extension.recent_errors ?? [])];
 }
 
 export function errorText(error: RecentError): string {
   if (typeof error === "string") return error;
-  const moment = error.at ?? error.time ?? error.timestamp;
-  return `${moment ? `${when(moment)}: ` : ""}${error.message ?? JSON.stringify(error)}`;
+  return `${error.at ? `${when(error.at)}: ` : ""}${error.message ?? JSON.stringify(error)}`;
 }
 
 /** The host's word for the extension's state (`ready`, `disabled`, `quarantined`, `error`, ...). */
@@ -31,9 +32,12 @@ export function ExtensionsPage() {
       <section aria-labelledby="installed-heading">
         <div class="section-head">
           <h2 id="installed-heading">Installed</h2>
-          <button type="button" class="secondary" onClick={list.reload}>
-            Refresh
-          </button>
+          <div class="buttons">
+            <button type="button" class="secondary" onClick={list.reload}>
+              Refresh
+            </button>
+            <ReloadAll onReloaded={list.reload} />
+          </div>
         </div>
         <Loading when={list.loading && !list.value} />
         <Failure error={list.error} />
@@ -64,7 +68,10 @@ export function ExtensionsPage() {
                   <td data-label="Runtime">{extension.runtime ?? "—"}</td>
                   <td data-label="Requested scopes">{summary(extension.requested_scopes) || "none"}</td>
                   <td data-label="Granted scopes">
-                    {extension.granted_scopes === undefined ? "not reported" : summary(extension.granted_scopes) || "none"}
+                    <span class="granted">{summary(extension.granted_scopes) || "none"}</span>
+                    {summary(extension.pending_scopes) && (
+                      <p class="pending">Waiting for consent: {summary(extension.pending_scopes)}</p>
+                    )}
                   </td>
                   <td data-label="Recent errors">
                     {recentErrors(extension).length === 0 ? (
@@ -89,19 +96,51 @@ export function ExtensionsPage() {
   );
 }
 
+function ReloadAll({ onReloaded }: { onReloaded: () => void }) {
+  const [busy, outcome, run] = useAction();
+  return (
+    <>
+      <button
+        type="button"
+        class="secondary"
+        disabled={busy}
+        onClick={() =>
+          void run(async () => {
+            const all = await data<Extension[]>("POST", "/extensions/reload", {});
+            onReloaded();
+            const failed = all.filter((extension) => extension.reload_error || extension.status === "error");
+            return failed.length
+              ? `Reloaded from disk; ${failed.length} with errors: ${failed.map((e) => e.name).join(", ")}.`
+              : `Reloaded ${all.length} extensions from disk.`;
+          })
+        }
+      >
+        {busy ? "Reloading…" : "Reload from disk"}
+      </button>
+      <Report outcome={outcome} />
+    </>
+  );
+}
+
+type Progress = { step?: string; message?: string };
+
 function Install({ onInstalled }: { onInstalled: () => void }) {
   const [spec, setSpec] = useState("");
+  const [steps, setSteps] = useState<Progress[]>([]);
   const [busy, outcome, run] = useAction();
   const submit = (event: Event) => {
     event.preventDefault();
     const wanted = spec.trim();
     if (!wanted) return;
+    setSteps([]);
     void run(async () => {
-      const installed = await data<Extension | null>("POST", "/extensions", { spec: wanted });
+      const installed = await stream<Extension>("POST", "/extensions", { spec: wanted }, (line: Progress) =>
+        setSteps((seen) => [...seen, line]),
+      );
       onInstalled();
       setSpec("");
-      const name = installed?.name ?? wanted;
-      return `Installed ${name}${installed && installed.enabled === false ? ": disabled until you grant its scopes" : ""}.`;
+      const pending = summary(installed.pending_scopes);
+      return `Installed ${installed.name} ${installed.version ?? ""}`.trim() + (pending ? `: it waits for your consent to ${pending}.` : ".");
     });
   };
   return (
@@ -114,7 +153,6 @@ function Install({ onInstalled }: { onInstalled: () => void }) {
           name="spec"
           value={spec}
           onInput={(event) => setSpec(event.currentTarget.value)}
-          placeholder="name, name@version or @scope/name@range"
           aria-describedby="install-help"
           autocomplete="off"
           spellcheck={false}
@@ -125,8 +163,18 @@ function Install({ onInstalled }: { onInstalled: () => void }) {
         </button>
       </form>
       <p id="install-help" class="help">
-        An npm package of a sandboxed Directus extension. It is installed disabled, until you grant what it requests.
+        An npm package (<code>name</code>, <code>name@version</code>, <code>@scope/name@range</code>), a <code>.tgz</code> or a
+        folder on the host. It is installed disabled until you grant what it requests.
       </p>
+      {steps.length > 0 && (
+        <ol class="progress" aria-label="Install progress">
+          {steps.map((line, index) => (
+            <li key={index}>
+              <strong>{line.step}</strong> {line.message}
+            </li>
+          ))}
+        </ol>
+      )}
       <Report outcome={outcome} />
     </section>
   );

@@ -3,7 +3,9 @@ import type { Json } from "./api";
 export type RequestScope = { urls: string[]; methods?: string[] };
 export type Scopes = { log?: Record<string, never>; sleep?: Record<string, never>; request?: RequestScope } & Record<string, Json | undefined>;
 
-export type RecentError = string | { message?: string; at?: string; time?: string; timestamp?: string; level?: string };
+export type RecentError = string | { message?: string; at?: string; level?: string; stack?: string | null };
+
+export type Metrics = { calls?: number; errors?: number; faults?: number; p50_ms?: number | null; p99_ms?: number | null };
 
 export type Extension = {
   name: string;
@@ -14,16 +16,18 @@ export type Extension = {
   enabled?: boolean;
   requested_scopes: Scopes;
   granted_scopes?: Scopes | null;
+  /** What the installed version requests beyond its grant: waits for the administrator's consent. */
+  pending_scopes?: Scopes | null;
   error?: string | null;
-  errors?: RecentError[];
+  reload_error?: string | null;
   recent_errors?: RecentError[];
   faults_in_a_row?: number;
   next_probe_at?: string | null;
-  calls?: Json;
-  metrics?: Json;
+  source?: string | null;
+  metrics?: Metrics;
 };
 
-export type LogLine = { level?: string; message?: string; at?: string; time?: string; timestamp?: string } & Record<string, Json | undefined>;
+export type LogLine = { level?: string; message?: string; at?: string; stack?: string | null; process?: string | null };
 
 export type Flow = {
   id: string;

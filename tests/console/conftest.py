@@ -75,7 +75,7 @@ def console_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProce
     with hosts() as started:
         host = start_host(env)
         started.append(host)
-        host.wait_ready()
+        host.wait_ready(timeout=600)  # a first compile of a new JS runtime on busy shared cores takes minutes
         yield host
 
 
