@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 JS_RUNTIME := sdk/js/dist/runtime.wasm
 PY_RUNTIME := sdk/python/dist/runtime.wasm
+CONSOLE := console/dist/index.html
 EXAMPLES := $(wildcard extensions/*/package.json)
 
-.PHONY: install build examples run test lint typecheck bench clean
+.PHONY: install build examples run test lint typecheck bench clean chromium
 
 install: $(VENV)/.installed sdk/js/node_modules/.installed sdk/assemblyscript/node_modules/.installed \
-	tests/compat/sdk/node_modules/.installed
+	tests/compat/sdk/node_modules/.installed console/node_modules/.installed chromium
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,13 +35,29 @@ tests/compat/sdk/node_modules/.installed: tests/compat/sdk/package.json tests/co
 	cd tests/compat/sdk && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+console/node_modules/.installed: console/package.json console/package-lock.json
+	# `npm install` follows the lockfile (as for sdk/js: vite's rolldown has per-platform optional packages)
+	cd console && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The console's browser tests (tests/console) drive Debian's Chromium; without it they are skipped.
+chromium:
+	@if command -v chromium >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y chromium || { apt-get update && apt-get install -y chromium; } \
+		|| echo "chromium could not be installed: the console's browser tests will be skipped"; \
+	else echo "no chromium, and no apt-get run as root to install it: the console's browser tests will be skipped"; fi
+
 $(PY_RUNTIME): $(VENV)/.installed sdk/python/build.py sdk/python/runtime/exthost_runtime.py $(wildcard sdk/python/directus_api/*.py) $(wildcard sdk/wit/*.wit)
 	$(PY) sdk/python/build.py
 
 $(JS_RUNTIME): sdk/js/node_modules/.installed sdk/js/build.mjs $(wildcard sdk/js/src/*.js) $(wildcard sdk/wit/*.wit)
 	cd sdk/js && node build.mjs
 
-build: install $(JS_RUNTIME) $(PY_RUNTIME) examples
+$(CONSOLE): console/node_modules/.installed console/index.html console/vite.config.ts console/tsconfig.json $(wildcard console/src/*)
+	cd console && npm run build
+
+build: install $(JS_RUNTIME) $(PY_RUNTIME) $(CONSOLE) examples
 
 examples: install
 	@for dir in $(dir $(EXAMPLES)); do $(BIN)/exthost build $$dir || exit 1; done
@@ -61,4 +78,4 @@ bench: build
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) sdk/js/node_modules tests/compat/sdk/node_modules sdk/js/dist sdk/python/dist sdk/assemblyscript/node_modules extensions/*/dist data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) sdk/js/node_modules tests/compat/sdk/node_modules sdk/js/dist sdk/python/dist sdk/assemblyscript/node_modules console/node_modules console/dist extensions/*/dist data .mypy_cache .ruff_cache .pytest_cache

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from host.api import collections, docs, endpoints, extensions, flows, items, jobs, operations, server
+from host.api import collections, console, docs, endpoints, extensions, flows, items, jobs, operations, server
 from host.api.conditional import ConditionalGetMiddleware
 from host.api.cors import cors_options
 from host.api.errors import install_error_handlers
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.time) ->
     app.state.clock = clock
     install_error_handlers(app)
     # middleware, innermost first (each add_middleware wraps what is there)
+    app.add_middleware(console.ConsoleHeaders)  # CSP and no framing on every /admin response
     app.add_middleware(endpoints.EndpointMiddleware)  # /<endpoint-id>/... straight to the extension
     app.add_middleware(ConditionalGetMiddleware)  # ETag, If-None-Match -> 304
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
@@ -50,4 +51,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = time.time) ->
     app.include_router(collections.fields_router)
     app.include_router(docs.router)
     install_openapi(app)
+    app.include_router(console.router)
     return app

@@ -148,6 +148,14 @@ class QueueFull(ExthostError):
     code = "QUEUE_FULL"
 
 
+class ConsoleNotBuilt(ExthostError):
+    """`/admin` asked for, but console/dist holds no built console."""
+
+    status = 503
+    code = "SERVICE_UNAVAILABLE"
+    retryable = False
+
+
 class ExtensionError(ExthostError):
     """Something went wrong inside, or at the edge of, one extension."""
 
