@@ -42,7 +42,7 @@ def chromium_path() -> str | None:
     return next((c for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not session: a running Playwright keeps an event loop in the main thread
 def browser() -> Iterator[Browser]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install -e '.[dev]')")
     executable = chromium_path()
