@@ -182,6 +182,8 @@ function done(value) {
   try {
     text = JSON.stringify(value);
   } catch (e) {
+    // out of memory is a fault (the host drops this instance), not a value that cannot be sent
+    if (faultOf(e && e.name, messageOf(e))) return failed(e);
     return failed(new TypeError(`the handler's result cannot be sent as JSON: ${messageOf(e)}`));
   }
   return { tag: 'done', val: text === undefined ? '' : text };
