@@ -6,7 +6,7 @@ import importlib
 import logging
 import sys
 
-from bench.common import Row
+from bench.common import LoadGeneratorMissing, Row
 
 SECTIONS = [
     ("Endpoints and the JS runtime", "bench.endpoint"),
@@ -32,9 +32,13 @@ def main() -> int:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError:
             continue
-        rows: list[Row] = module.run()
-        width = max(len(label) for label, _ in rows)
         print(f"\n## {title}\n")
+        try:
+            rows: list[Row] = module.run()
+        except LoadGeneratorMissing as exc:
+            print(f"  skipped: {exc}")
+            continue
+        width = max(len(label) for label, _ in rows)
         for label, value in rows:
             print(f"  {label:<{width}}  {value:>12}")
         sys.stdout.flush()

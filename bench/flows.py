@@ -5,7 +5,7 @@ sandboxed (JS) custom operation, in process; webhook flow requests/s through rea
   run `RUNS` times back to back by the flow manager (no HTTP), with no run log
   (`accountability: null`) and with the full run log (`all`, one database write per run);
 - webhook: the host runs in its own uvicorn process; a GET webhook flow of two built-ins
-  is loaded by `bench/load.mjs` (keep-alive, closed loop) for `SECONDS` at `CONCURRENCY`;
+  is loaded by wrk (bench/common.py `load_stats`: keep-alive, closed loop) for `SECONDS` at `CONCURRENCY`;
 - Run Script: what a fresh instance per run costs (no state survives a run): one script
   called in process in a single-use sandbox, back to back and with `SCRIPT_GAP_MS`
   between runs (the next instance is made in the background meanwhile), against the

@@ -1,7 +1,7 @@
 """Reads that run in the database: a filtered, sorted read of 10 items and a filtered aggregate
 with groupBy, from collections of 1k and 100k items, on SQLite and PostgreSQL, without and
 with an index on the filtered field (declared through `POST /fields` with
-`schema.is_indexed`); requests/s and p50 from bench/load.mjs, and the host's peak RSS.
+`schema.is_indexed`); requests/s and p50 from wrk (bench/common.py `load_stats`), and the host's peak RSS.
 
 The items are written straight into the database before the host starts (seeding is not
 what is measured); the host then serves them in its own uvicorn process.

@@ -1,5 +1,5 @@
 """Issue 8, starvation: a healthy endpoint's latency alone vs while 60 calls sleep in
-other extensions (15 extensions x pool size 4), over real HTTP (uvicorn, node load).
+other extensions (15 extensions x pool size 4), over real HTTP (uvicorn, wrk).
 
 The sleepers are kept busy by 60 client threads, each calling its sleeper again as soon
 as it answers, so about 60 calls are asleep in `sleep()` during the whole measurement.

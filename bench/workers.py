@@ -1,7 +1,7 @@
 """Issue 9 figures: endpoint requests/s of `exthost serve` with 1 and with 2 worker processes.
 
 Each figure is a real `exthost serve --workers N` (all N workers ready before the load
-starts) serving the `greet` example, loaded by bench/load.mjs. The load generator shares
+starts) serving the `greet` example, loaded by wrk (bench/common.py `load_stats`). The load generator shares
 the machine's cores with the workers, so the ratio is what one more worker gains on this
 machine, not a bound.
 """
