@@ -9,7 +9,7 @@ PY_RUNTIME := sdk/python/dist/runtime.wasm
 CONSOLE := console/dist/index.html
 EXAMPLES := $(wildcard extensions/*/package.json)
 
-.PHONY: install build examples run test lint typecheck bench clean chromium
+.PHONY: install build examples run test lint typecheck bench profile clean chromium wrk
 
 install: $(VENV)/.installed sdk/js/node_modules/.installed sdk/assemblyscript/node_modules/.installed \
 	tests/compat/sdk/node_modules/.installed console/node_modules/.installed chromium
@@ -74,8 +74,20 @@ typecheck: install
 test: build lint typecheck
 	$(BIN)/python -m pytest
 
-bench: build
+# `make bench` drives HTTP with wrk (Debian's package): without it, what it measures over HTTP is skipped, saying why.
+wrk:
+	@if command -v wrk >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y wrk || { apt-get update && apt-get install -y wrk; } \
+		|| echo "wrk could not be installed: the HTTP figures of make bench will be skipped"; \
+	else echo "no wrk, and no apt-get run as root to install it: the HTTP figures of make bench will be skipped"; fi
+
+bench: build wrk
 	$(BIN)/python -m bench
+
+# where the time of the sandboxed greet endpoint goes under wrk (docs/performance.md)
+profile: build wrk
+	$(BIN)/python -m bench.profile
 
 clean:
 	rm -rf $(VENV) sdk/js/node_modules tests/compat/sdk/node_modules sdk/js/dist sdk/python/dist sdk/assemblyscript/node_modules console/node_modules console/dist extensions/*/dist data .mypy_cache .ruff_cache .pytest_cache

@@ -20,7 +20,18 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import Row, call_latencies_us, free_port, load_row, load_stats, percentile, rss_bytes, server, stop
+from bench.common import (
+    LoadGeneratorMissing,
+    Row,
+    call_latencies_us,
+    free_port,
+    load_row,
+    load_stats,
+    percentile,
+    rss_bytes,
+    server,
+    stop,
+)
 from host.capabilities import build_capabilities
 from host.config import Settings
 from host.errors import ExtensionFault
@@ -243,5 +254,9 @@ def memory_per_extension(count: int = 20) -> list[Row]:
 
 
 def run(seconds: float = 5) -> list[Row]:
-    return [*http_figures(seconds), *invoke_latency(), *boundary_in_process(), *load_times(), *startup_times(),
+    try:
+        http = http_figures(seconds)
+    except LoadGeneratorMissing as exc:
+        http = [("HTTP figures", f"skipped: {exc}")]
+    return [*http, *invoke_latency(), *boundary_in_process(), *load_times(), *startup_times(),
             *memory_per_extension()]
