@@ -54,7 +54,6 @@ class JsonTooDeep(JsonRefused):
 # --------------------------------------------------------------------------- depth
 
 _ESCAPE = re.compile(r"\\.", re.DOTALL)
-_STRING = re.compile(r'"[^"]*"?')  # never fails, so never rescans: linear on any input
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
 
@@ -66,8 +65,12 @@ def depth(text: str) -> int:
     everything but brackets; the depth is the highest running sum of opening (+1) and
     closing (-1) brackets.
     """
-    text, _ = _without_strings(text)
-    steps = text.encode("utf-8", "surrogatepass").translate(_STEPS, _NOT_BRACKETS)
+    return _bare_depth(_without_strings(text)[0])
+
+
+def _bare_depth(bare: str) -> int:
+    """`depth` of text without escapes and strings."""
+    steps = bare.encode("utf-8", "surrogatepass").translate(_STEPS, _NOT_BRACKETS)
     return max(accumulate(memoryview(steps).cast("b")), default=0)
 
 
@@ -90,18 +93,25 @@ DECODER_BYTES = 4096
 
 def _without_strings(text: str) -> tuple[str, int]:
     """`text` with escapes and strings removed (an unterminated string runs to the end),
-    and how many strings there were. Linear: neither pattern can rescan."""
+    and how many strings there were. Linear: the escape pattern cannot rescan; with escapes
+    gone every `"` opens or closes a string, so the text between quotes 1 and 2, 3 and 4, ...
+    is what goes (`str.split`, twice as fast as a regex substitution on many strings)."""
     if "\\" in text:
         text = _ESCAPE.sub("", text)
     if '"' not in text:
         return text, 0
-    return _STRING.subn("", text)
+    parts = text.split('"')
+    return "".join(parts[0::2]), len(parts) // 2
 
 
 def decoded_size(text: str) -> int:
     """An upper estimate of the bytes the value of `text` takes once decoded (CPython objects),
     read from the text alone in linear time, valid JSON or not."""
-    bare, strings = _without_strings(text)
+    return _bare_size(text, *_without_strings(text))
+
+
+def _bare_size(text: str, bare: str, strings: int) -> int:
+    """`decoded_size` of `text`, given it without escapes and strings, and how many strings it has."""
     containers = bare.count("[") + bare.count("{")
     elements = bare.count(",") + bare.count(":")
     characters = len(text) if text.isascii() else WIDE_TEXT * len(text)
@@ -128,19 +138,29 @@ def _megabytes(size: int) -> str:
 
 def check_size(text: str, max_size: int) -> None:
     """Raise `JsonTooLarge` if the value of `text` could take more than `max_size` bytes decoded."""
-    if DECODER_BYTES + len(text) * _MOST_PER_CHARACTER <= max_size:
-        return  # too short to get there
-    estimate = decoded_size(text)
-    if estimate > max_size:
-        raise JsonTooLarge(estimate, max_size)
+    _check_structure(text, None, max_size)
 
 
 def check_depth(text: str, max_depth: int) -> None:
     """Raise `JsonRefused` if `text` nests deeper than `max_depth`."""
-    if text.count("[") + text.count("{") <= max_depth:
-        return  # not enough brackets to go deeper
-    if depth(text) > max_depth:
+    _check_structure(text, max_depth, None)
+
+
+def _check_structure(text: str, max_depth: int | None, max_size: int | None) -> None:
+    """`check_depth` then `check_size` (each when its limit is given), reading the text without
+    its strings at most once, and not at all when a bound from the text's length and bracket
+    count already says it is within both."""
+    deep = max_depth is not None and text.count("[") + text.count("{") > max_depth
+    large = max_size is not None and DECODER_BYTES + len(text) * _MOST_PER_CHARACTER > max_size
+    if not (deep or large):
+        return
+    bare, strings = _without_strings(text)
+    if deep and max_depth is not None and _bare_depth(bare) > max_depth:
         raise JsonTooDeep(max_depth)
+    if large and max_size is not None:
+        estimate = _bare_size(text, bare, strings)
+        if estimate > max_size:
+            raise JsonTooLarge(estimate, max_size)
 
 
 # --------------------------------------------------------------------------- strings
@@ -153,7 +173,7 @@ _LONE_SURROGATE = re.compile(rf"{_HIGH}(?!{_LOW})|(?<!{_HIGH}){_LOW}")
 
 def _check_escapes(text: str) -> None:
     """Refuse `\\u0000` and unpaired surrogate escapes (a pair is one character, and fine)."""
-    if "\\u" not in text:
+    if "\\" not in text or "\\u" not in text:  # one character is found at memchr's speed
         return
     plain = text.replace("\\\\", "__")  # an escaped backslash never starts an escape
     if "\\u0000" in plain:
@@ -190,9 +210,7 @@ def loads(data: str | bytes, max_depth: int, max_size: int | None = None) -> Jso
             raise JsonRefused("is not UTF-8 text") from None
     else:
         text = data
-    check_depth(text, max_depth)
-    if max_size is not None:
-        check_size(text, max_size)
+    _check_structure(text, max_depth, max_size)
     _check_escapes(text)
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)

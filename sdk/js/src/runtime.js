@@ -182,8 +182,9 @@ function done(value) {
   try {
     text = JSON.stringify(value);
   } catch (e) {
-    // out of memory is a fault (the host drops this instance), not a value that cannot be sent
-    if (faultOf(e && e.name, messageOf(e))) return failed(e);
+    // out of memory is a fault (the host drops this instance), not a value that cannot be sent;
+    // too much recursion is the value's (nested too deep), and stays a refusal
+    if (faultOf(e && e.name, messageOf(e)) === 'out-of-memory') return failed(e);
     return failed(new TypeError(`the handler's result cannot be sent as JSON: ${messageOf(e)}`));
   }
   return { tag: 'done', val: text === undefined ? '' : text };
