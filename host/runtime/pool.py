@@ -73,10 +73,10 @@ _SHOWN_ERRORS = 5
 
 
 def encode_args(args: Sequence[Json]) -> str:
-    """The JSON text of a call's arguments, non-ASCII characters as themselves: a guest decodes
-    and holds a third to a sixth of what `\\u00e9` escapes would take (a 5 MB body of accented
-    text was 16 MB escaped, past a JS instance's memory once parsed and sent back). A string
-    holding a lone surrogate cannot cross as UTF-8: then the escaped form, as before."""
+    """The JSON text of a call's arguments, non-ASCII characters as themselves: the text a JS
+    guest decodes and holds takes a third to a sixth of what `\\u00e9` escapes would (a 5 MB
+    body of accented text was 16 MB of escapes). A string holding a lone surrogate cannot cross
+    as UTF-8: then the escaped form, as before."""
     text = json.dumps(list(args), allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     if not text.isascii():
         try:
