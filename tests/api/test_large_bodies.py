@@ -5,12 +5,14 @@ bench/endpoint.py, not here."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from host.runtime.pool import encode_args
 from tests.support import make_settings, running_host, write_extension
 
 SIZE = 5 << 20
@@ -103,3 +105,9 @@ def test_text_of_every_utf8_length_comes_back(big: TestClient, endpoint: str) ->
     response = big.post(f"/{endpoint}/echo", content=body.encode(), headers={"Content-Type": "text/plain"})
     assert response.status_code == 200, response.text[:500]
     assert response.text == body
+
+
+def test_arguments_cross_as_utf8_unless_a_lone_surrogate_forbids_it() -> None:
+    assert encode_args([{"body": "aé中😀"}]) == '[{"body":"aé中😀"}]'
+    assert json.loads(encode_args([{"body": "a\ud800"}])) == [{"body": "a\ud800"}]
+    assert encode_args([{"body": "a\ud800"}]).isascii()
