@@ -39,7 +39,7 @@ def server(app_factory: str, env: dict[str, str]) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a first start compiles the runtimes (tens of seconds each)
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{base}/server/health", timeout=1).status_code == 200:
