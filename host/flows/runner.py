@@ -231,6 +231,8 @@ class FlowRunner:
             job_attempt=job.attempt if job else None,
         )
         try:
-            await self.runlog.record(entry, configured_secrets(self.services.settings))
+            # a queued run is stored before its job counts as done (a crash reruns it); a run
+            # that answers a request is buffered and stored in the next batch
+            await self.runlog.record(entry, configured_secrets(self.services.settings), durable=job is not None)
         except Exception:
             log.exception("flow %s: the run could not be logged", flow.name)
