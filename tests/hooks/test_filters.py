@@ -229,10 +229,11 @@ def test_each_filter_is_one_guest_call(extensions_dir: Path, host: Host) -> None
     )
     with host() as client:
         activity = client.app.state.activity  # type: ignore[attr-defined]
-        assert client.portal is not None
+        portal = client.portal
+        assert portal is not None
 
         def calls() -> int:
-            return int(client.portal.call(activity.metrics, "chain")["calls"])
+            return int(portal.call(activity.metrics, "chain")["calls"])
 
         before = calls()
         created = client.post("/items/articles", json={"title": "t"}, headers=ADMIN)
