@@ -88,6 +88,10 @@ _ESCAPED = re.compile(r'["\\\x00-\x1f]')
 """What JSON text writes escaped: a secret holding one may not appear in the text as it is."""
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+"""JSON text as the storage writes it (`host.storage.database.dump_json`), built once."""
+
+
 def _has_secret_word(text: str) -> bool:
     if text.isascii():  # the common case, without a regular expression
         lowered = text.lower()
@@ -119,11 +123,10 @@ def _clean_texts(entry: RunEntry, secrets: _Secrets, limit: int) -> tuple[str, s
     if not secrets.plain:
         return None
     try:
-        steps = json.dumps(entry.steps, ensure_ascii=False, allow_nan=False)
-        data = json.dumps(entry.data, ensure_ascii=False, allow_nan=False)
+        steps, data = _ENCODER.encode(entry.steps), _ENCODER.encode(entry.data)
     except (RecursionError, ValueError, TypeError):
         return None
-    error = "null" if entry.error is None else json.dumps(entry.error, ensure_ascii=False)
+    error = "null" if entry.error is None else _ENCODER.encode(entry.error)
     text = "\n".join((steps, data, error))  # joined, a check can only find more
     if _has_secret_word(text) or any(value in text for value in secrets.values):
         return None
