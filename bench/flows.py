@@ -3,7 +3,7 @@ sandboxed (JS) custom operation, in process; webhook flow requests/s through rea
 
 - run time: the flows are built through the REST API of an in-process host, then
   run `RUNS` times back to back by the flow manager (no HTTP), with no run log
-  (`accountability: null`) and with the full run log (`all`, one database write per run);
+  (`accountability: null`) and with the full run log (`all`, stored in batches by its writer);
 - webhook: the host runs in its own uvicorn process; a GET webhook flow of two built-ins,
   without a run log and with the full one, is loaded (`bench.common.load`: keep-alive,
   closed loop) for `SECONDS` at `CONCURRENCY`, and the ratio of the two reported;
