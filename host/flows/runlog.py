@@ -80,8 +80,7 @@ def value_present(value: Json) -> bool:
     return value not in (None, "")
 
 
-_WORDS = ("authorization", "cookie", "apikey", "api-key", "api_key", "token", "password", "passwd", "secret",
-          "privatekey", "private-key", "private_key")
+_WORDS = ("authorization", "cookie", "apikey", "api-key", "api_key", "token", "passw", "secret", "private")
 _SECRET_WORDS = re.compile("|".join(re.escape(word) for word in _WORDS), re.IGNORECASE)
 """Every key `is_secret_key` matches contains one of these (same flags, so the same case folding)."""
 _ESCAPED = re.compile(r'["\\\x00-\x1f]')
