@@ -87,8 +87,9 @@ _ESCAPED = re.compile(r'["\\\x00-\x1f]')
 """What JSON text writes escaped: a secret holding one may not appear in the text as it is."""
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-"""JSON text as the storage writes it (`host.storage.database.dump_json`), built once."""
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False)
+"""JSON text as the storage writes it (`host.storage.database.dump_json`), built once. A cycle
+raises RecursionError, as nesting too deep does: the full walk then stores a marker."""
 
 
 def _has_secret_word(text: str) -> bool:

@@ -123,3 +123,12 @@ def test_what_is_stored_is_the_full_redaction(value: dict[str, object]) -> None:
         assert prepared.data == redact({"$last": value}, secrets)  # type: ignore[arg-type]
         assert prepared.error == (error and f"failed with {REDACTED}")
         assert prepared.steps is not steps and entry.steps[0]["data"] is value  # the run's own values untouched
+
+
+def test_a_chain_that_holds_itself_is_stored_as_a_marker() -> None:
+    log = RunLog(None, "0", 10, 1 << 20)  # type: ignore[arg-type]  # prepare() does not touch the database
+    looped: dict[str, object] = {"a": 1}
+    looped["self"] = looped
+    entry = RunEntry("f", "all", "resolve", "webhook", None, datetime.now(UTC), 1, steps=[], data=looped)
+    prepared = log.prepare(entry)
+    assert prepared.steps == [] and "nested too deeply" in str(prepared.data)
