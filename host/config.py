@@ -209,6 +209,9 @@ class Settings(BaseSettings):
     flows_log_max_entry_bytes: int = Field(
         1024 * 1024, ge=4096, description="largest run-log entry (steps, chain, error as JSON); larger is truncated"
     )
+    flows_log_max_pending: int = Field(
+        1000, gt=0, description="runs one process holds before they are stored; when full, a run waits for the write"
+    )
     # the durable job queue (docs/queue.md)
     queue_concurrency: int = Field(4, gt=0, le=256, description="jobs one process runs at once")
     queue_max_pending: int = Field(

@@ -152,6 +152,11 @@ class Redactor:
     def __bool__(self) -> bool:
         return self._pattern is not None
 
+    @property
+    def values(self) -> frozenset[str]:
+        """Every form redacted."""
+        return frozenset(self._values)
+
     def text(self, value: str) -> str:
         if self._pattern is None:
             return value

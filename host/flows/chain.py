@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from host.jsontext import JsonRefused, loads
@@ -41,8 +42,13 @@ def split_path(path: str) -> list[str | int]:
 
 def get_path(data: Json, path: str, default: Any = None) -> Any:
     """The value at `path` in `data`, or `default` when any step is missing."""
+    return get_parts(data, split_path(path), default)
+
+
+def get_parts(data: Json, parts: list[str | int], default: Any = None) -> Any:
+    """`get_path` of a path split already."""
     current = data
-    for part in split_path(path):
+    for part in parts:
         if isinstance(current, dict):
             key = str(part)
             if key not in current:
@@ -66,24 +72,55 @@ def to_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def render_string(template: str, data: Json) -> Json:
+Render = Callable[[Json], Json]
+"""A template parsed once, rendered against a data chain."""
+
+
+def compile_template(value: Json) -> Render:
+    """`value` (options: objects, arrays, strings, scalars) parsed once into what `render` does
+    with it: each string's `{{ path }}` parts found and their paths split, so rendering only
+    looks the values up. Objects and arrays are built afresh at every rendering."""
+    if isinstance(value, str):
+        return _compile_string(value)
+    if isinstance(value, dict):
+        fields = [(key, compile_template(item)) for key, item in value.items()]
+        return lambda data: {key: item(data) for key, item in fields}
+    if isinstance(value, list):
+        entries = [compile_template(item) for item in value]
+        return lambda data: [item(data) for item in entries]
+    return lambda data: value
+
+
+def _compile_string(template: str) -> Render:
     whole = _WHOLE.match(template)
     if whole:
-        return get_path(data, whole.group(1))
+        parts = split_path(whole.group(1))
+        return lambda data: get_parts(data, parts)
     if "{{" not in template:
-        return template
-    return _ANY.sub(lambda match: to_text(get_path(data, match.group(1), _MISSING)), template)
+        return lambda data: template
+    pieces: list[str | list[str | int]] = []
+    at = 0
+    for match in _ANY.finditer(template):
+        pieces.append(template[at : match.start()])
+        pieces.append(split_path(match.group(1)))
+        at = match.end()
+    pieces.append(template[at:])
+
+    def text(data: Json) -> Json:
+        return "".join(
+            piece if isinstance(piece, str) else to_text(get_parts(data, piece, _MISSING)) for piece in pieces
+        )
+
+    return text
+
+
+def render_string(template: str, data: Json) -> Json:
+    return _compile_string(template)(data)
 
 
 def render(value: Json, data: Json) -> Json:
     """`value` with every string templated against `data` (objects and arrays recursively)."""
-    if isinstance(value, str):
-        return render_string(value, data)
-    if isinstance(value, dict):
-        return {key: render(item, data) for key, item in value.items()}
-    if isinstance(value, list):
-        return [render(item, data) for item in value]
-    return value
+    return compile_template(value)(data)
 
 
 def thrown_value(value: Json, max_depth: int) -> Json:

@@ -69,7 +69,11 @@ class FlowManager:
         self.services = services
         self.registry = registry
         self.runlog = RunLog(
-            services.db, settings.flows_log_retention, settings.flows_log_max_runs, settings.flows_log_max_entry_bytes
+            services.db,
+            settings.flows_log_retention,
+            settings.flows_log_max_runs,
+            settings.flows_log_max_entry_bytes,
+            settings.flows_log_max_pending,
         )
         self.runner = FlowRunner(services, registry, self.runlog)
         self.events = EventTriggers(services.emitter, self.run, self.lookup)
@@ -111,6 +115,7 @@ class FlowManager:
 
     async def start(self) -> None:
         self.queue.handle(FLOW_JOB, self.run_job)
+        self.runlog.start()
         await self.reload()
         self.scheduler.start()
         self._pruner = asyncio.create_task(self._prune_loop(), name="exthost-flow-log-prune")
@@ -123,6 +128,7 @@ class FlowManager:
             self._pruner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pruner
+        await self.runlog.stop()  # the buffered runs are stored
         if self.services.exec is not None:
             self.services.exec.close()
 

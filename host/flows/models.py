@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from host.flows.chain import Render, compile_template
 from host.types import Json
 
 M = TypeVar("M", bound=BaseModel)
@@ -226,10 +227,18 @@ def parse_input(model: type[M], raw: Any, prefix: str = "") -> M:
 
 @dataclass(frozen=True)
 class FlowTree:
-    """A flow with its operations, as the engine runs it."""
+    """A flow with its operations, as the engine runs it (built again whenever flows change)."""
 
     flow: FlowRecord
     operations: dict[str, OperationRecord]
+    _options: dict[str, Render] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def options_template(self, op: OperationRecord) -> Render:
+        """`op`'s options parsed once for this revision of the flow (`host.flows.chain`)."""
+        template = self._options.get(op.id)
+        if template is None:
+            template = self._options[op.id] = compile_template(op.options)
+        return template
 
     def by_key(self, key: str) -> OperationRecord | None:
         return next((op for op in self.operations.values() if op.key == key), None)

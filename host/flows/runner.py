@@ -1,6 +1,7 @@
 """Runs one flow: from its first operation (or a chosen one), step by step.
 
-Each step renders the operation's options against the data chain, calls the
+Each step renders the operation's options against the data chain (parsed once per
+revision of the flow: `FlowTree.options_template`), calls the
 handler of its type, stores the value under the operation's key and `$last`, and
 follows `resolve` (returned) or `reject` (raised). An unknown type ends the run
 with a logged error; `FLOWS_MAX_STEPS` ends a run that loops too long. An
@@ -26,7 +27,7 @@ from host.errors import (
     OperationThrew,
 )
 from host.flows import guard
-from host.flows.chain import ACCOUNTABILITY, ENV, LAST, TRIGGER, get_path, render
+from host.flows.chain import ACCOUNTABILITY, ENV, LAST, TRIGGER, get_path
 from host.flows.models import FlowTree
 from host.flows.operations.registry import OperationContext, OperationRegistry
 from host.flows.runlog import RunEntry, RunLog
@@ -175,7 +176,7 @@ class FlowRunner:
                 data[op.key] = data[LAST] = None
                 result.steps.append(Step(op.id, op.key, op.type, "unknown", None, None, 0.0))
                 break
-            options = render(op.options, data)
+            options = tree.options_template(op)(data)
             context = OperationContext(data, accountability, flow, op, self.services)
             value: Json
             try:
@@ -231,6 +232,8 @@ class FlowRunner:
             job_attempt=job.attempt if job else None,
         )
         try:
-            await self.runlog.record(entry, configured_secrets(self.services.settings))
+            # a queued run is stored before its job counts as done (a crash reruns it); a run
+            # that answers a request is buffered and stored in the next batch
+            await self.runlog.record(entry, configured_secrets(self.services.settings), durable=job is not None)
         except Exception:
             log.exception("flow %s: the run could not be logged", flow.name)

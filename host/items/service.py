@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, case, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -111,7 +111,10 @@ class ItemsService:
         for doc in docs:
             result = await self.emitter.emit_filter(events, doc, base, context)
             filtered.append(_filtered_object(result, "items.create"))
-        stored = await self.db.run(lambda conn: _insert(conn, collection, filtered))
+        try:
+            stored = await self.db.run(lambda conn: _insert(conn, collection, filtered))
+        except CounterNeeded:
+            stored = await self.db.run(lambda conn: insert_reading_counter(conn, collection, filtered))
         await self.emitter.emit_actions(
             events, [{**base, "payload": item, "key": item[KEY_FIELD]} for item in stored], context
         )
@@ -260,6 +263,12 @@ def _item_not_found(collection: str, key: str) -> NotFound:
 # --------------------------------------------------------------------------- SQL (on worker threads)
 
 
+class CounterNeeded(Exception):
+    """The automatic ids of a batch depend on the collection's counter before the write (an
+    automatic id before a given integer id, or ids at the end of the range): the batch is
+    written again by `insert_reading_counter`, in a transaction of its own."""
+
+
 def _upsert_collection(conn: Connection, name: str, now: datetime) -> None:
     values = {"name": name, "next_id": 1, "created_at": now}
     if conn.dialect.name == "postgresql":
@@ -272,6 +281,16 @@ def _upsert_collection(conn: Connection, name: str, now: datetime) -> None:
         conn.execute(sqlite_insert(collections).values(values).on_conflict_do_nothing(index_elements=["name"]))
     elif conn.execute(select(collections.c.name).where(collections.c.name == name)).first() is None:
         conn.execute(collections.insert().values(values))
+
+
+def _dialect_insert(conn: Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def _lock_collection(conn: Connection, name: str) -> None:
@@ -293,7 +312,98 @@ def _require_collection(conn: Connection, name: str) -> None:
         raise NotFound(f'Collection "{name}" doesn\'t exist.')
 
 
+def _unique_keys(docs: Sequence[Item]) -> None:
+    seen: set[str] = set()
+    for doc in docs:
+        key = key_of(doc[KEY_FIELD])
+        if key in seen:
+            raise RecordNotUnique(f'Value "{key}" for field "{KEY_FIELD}" appears twice in the batch.')
+        seen.add(key)
+
+
+ROWS_PER_INSERT = 1000
+"""Items per INSERT (databases bound the number of parameters of one statement)."""
+
+
 def _insert(conn: Connection, collection: str, docs: list[Item]) -> list[Item]:
+    """Write a batch of new items in two statements: the collection's counter moved on (the
+    collection created if need be) returning its new value, then the items, a key already
+    taken refusing the batch. Raises `CounterNeeded` when the automatic ids cannot be
+    derived from the counter's new value alone (see there).
+
+    The counter moves as `insert_reading_counter` moves it, item after item: a given integer
+    id `g` takes it to at least `g + 1`, an automatic id takes its value and moves it on by
+    one, never past INT64_MAX. With every automatic id after the last given integer id,
+    that is `min(max(counter, B) + k, INT64_MAX)` (`B` the largest `g + 1`, `k` automatic
+    ids), and the automatic ids are the `k` values below the result (unless it is INT64_MAX).
+    """
+    if conn.dialect.name not in ("sqlite", "postgresql"):
+        raise CounterNeeded
+    keyed = [(index, doc[KEY_FIELD]) for index, doc in enumerate(docs) if doc.get(KEY_FIELD) is not None]
+    given = [(index, _as_int(key_of(value))) for index, value in keyed]
+    given_ints = [(index, number) for index, number in given if number is not None]
+    automatic = [index for index, doc in enumerate(docs) if doc.get(KEY_FIELD) is None]
+    if given_ints and automatic and automatic[0] < given_ints[-1][0]:
+        raise CounterNeeded
+    _unique_keys([doc for doc in docs if doc.get(KEY_FIELD) is not None])
+    floor = max((min(number + 1, INT64_MAX) for _, number in given_ints), default=None)
+    count = len(automatic)
+    counter = collections.c.next_id
+
+    def big(value: int) -> Any:
+        return literal(value, BigInteger)
+
+    moved: Any = counter if floor is None else case((counter < big(floor), big(floor)), else_=counter)
+    if count:
+        moved = case((moved >= big(INT64_MAX - count), big(INT64_MAX)), else_=moved + big(count))
+    fresh = min(max(1, floor or 1) + count, INT64_MAX)  # the counter of a new collection starts at 1
+    now = datetime.now(UTC)
+    upsert = (
+        _dialect_insert(conn)(collections)
+        .values(name=collection, next_id=fresh, created_at=now)
+    )
+    upsert = upsert.on_conflict_do_update(index_elements=[collections.c.name], set_={"next_id": moved})
+    after = int(conn.execute(upsert.returning(collections.c.next_id)).scalar_one())
+    if count and after >= INT64_MAX:
+        raise CounterNeeded
+    stored = list(docs)
+    for number, index in enumerate(automatic, start=after - count):
+        stored[index] = {KEY_FIELD: number, **{k: v for k, v in docs[index].items() if k != KEY_FIELD}}
+    _write_items(conn, collection, stored, now)
+    return stored
+
+
+def _write_items(conn: Connection, collection: str, stored: list[Item], now: datetime) -> None:
+    """One INSERT per `ROWS_PER_INSERT` items; a key already taken refuses the batch (named)."""
+    rows = [
+        {"collection": collection, "key": key_of(doc[KEY_FIELD]), "data": doc, "created_at": now, "updated_at": now}
+        for doc in stored
+    ]
+    if conn.dialect.name not in ("sqlite", "postgresql"):  # any other database: look, then write
+        keys = [row["key"] for row in rows]
+        taken = conn.execute(
+            select(items.c.key).where(items.c.collection == collection, items.c.key.in_(keys)).limit(1)
+        ).scalar()
+        if taken is not None:
+            raise _not_unique(collection, taken)
+        conn.execute(items.insert(), rows)
+        return
+    insert = _dialect_insert(conn)
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start : start + ROWS_PER_INSERT]
+        statement = (
+            insert(items)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=[items.c.collection, items.c.key])
+            .returning(items.c.key)
+        )
+        written = set(conn.execute(statement).scalars())
+        if len(written) < len(chunk):
+            raise _not_unique(collection, next(str(row["key"]) for row in chunk if row["key"] not in written))
+
+
+def insert_reading_counter(conn: Connection, collection: str, docs: list[Item]) -> list[Item]:
+    """`_insert` for any batch: the counter read (and locked) first, ids given item after item."""
     now = datetime.now(UTC)
     _upsert_collection(conn, collection, now)
     # Ids are given in order: an automatic id is the counter, a given integer id moves it on.
@@ -310,25 +420,11 @@ def _insert(conn: Connection, collection: str, docs: list[Item]) -> list[Item]:
         if number is not None and number >= counter:
             counter = min(number + 1, INT64_MAX)  # at the end of the range the next automatic id is taken
         stored.append(doc)
-    keys = [key_of(doc[KEY_FIELD]) for doc in stored]
-    seen: set[str] = set()
-    for key in keys:
-        if key in seen:
-            raise RecordNotUnique(f'Value "{key}" for field "{KEY_FIELD}" appears twice in the batch.')
-        seen.add(key)
-    taken = conn.execute(
-        select(items.c.key).where(items.c.collection == collection, items.c.key.in_(keys)).limit(1)
-    ).scalar()
-    if taken is not None:
-        raise _not_unique(collection, taken)
+    _unique_keys(stored)
     conn.execute(update(collections).where(collections.c.name == collection).values(next_id=counter))
-    rows = [
-        {"collection": collection, "key": key_of(doc[KEY_FIELD]), "data": doc, "created_at": now, "updated_at": now}
-        for doc in stored
-    ]
     try:
-        conn.execute(items.insert(), rows)
-    except IntegrityError:  # a concurrent insert took the key after the check above
+        _write_items(conn, collection, stored, now)
+    except IntegrityError:  # a concurrent insert took the key (a database without ON CONFLICT)
         raise _not_unique(collection, "?") from None
     return stored
 

@@ -153,3 +153,21 @@ def test_bad_json_and_batch_shapes(flows_host: TestClient) -> None:
     assert "not valid JSON" in error_of(bad, "INVALID_PAYLOAD")
     assert '"keys"' in error_of(flows_host.patch("/flows", json={"data": {"name": "x"}}, headers=ADMIN), "INVALID_PAYLOAD")
     assert flows_host.patch("/flows/nope", json={"name": "x"}, headers=ADMIN).status_code == 404
+
+
+def test_options_are_parsed_once_per_revision_of_the_flow(api: Api, flows_host: TestClient) -> None:
+    flow_id, ids = api.build(
+        {"name": "parsed once", "trigger": "webhook", "options": {"cache": False}},
+        [{"key": "t", "type": "transform", "options": {"json": {"n": "{{ $trigger.query.n }}"}}}],
+    )
+    manager = flows_host.app.state.flows  # type: ignore[attr-defined]
+    tree = manager.lookup(flow_id)
+    template = tree.options_template(tree.operations[ids["t"]])
+    for n in range(3):
+        assert flows_host.get(f"/flows/trigger/{flow_id}?n={n}").json() == {"n": str(n)}
+    assert manager.lookup(flow_id) is tree  # the same revision: its parsed options were reused
+    assert tree.options_template(tree.operations[ids["t"]]) is template
+    api.patch(f"/operations/{ids['t']}", {"options": {"json": {"m": "{{ $trigger.query.n }}"}}})
+    assert flows_host.get(f"/flows/trigger/{flow_id}?n=5").json() == {"m": "5"}
+    changed = manager.lookup(flow_id)
+    assert changed is not tree and changed.options_template(changed.operations[ids["t"]]) is not template

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from host.errors import InvalidQuery
-from host.flows.chain import get_path, render
+from host.flows.chain import compile_template, get_path, render
 from host.query.filter import parse_filter
 from host.query.memory import matches
 
@@ -72,3 +72,18 @@ def test_malformed_filters_are_named() -> None:
         parse_filter({"a": {"_bogus": 1}}, None, datetime.now(UTC), 100)
     with pytest.raises(InvalidQuery, match=r"\"_and\" needs a non-empty array"):
         parse_filter({"_and": {"a": 1}}, None, datetime.now(UTC), 100)
+
+
+def test_a_template_parsed_once_renders_as_render_does_and_builds_afresh() -> None:
+    options = {
+        "n": "{{ $trigger.payload.n }}",
+        "text": "{{ $trigger.payload.title }} has {{ $trigger.payload.tags }} and {{ nothing }}",
+        "nested": [{"id": "{{ read_items[1].id }}", "plain": "no template"}],
+        "raw": 5,
+    }
+    template = compile_template(options)
+    first, second = template(DATA), template(DATA)
+    assert first == second == render(options, DATA)
+    assert first == {"n": 3, "text": 'Hi has ["a","b"] and ', "nested": [{"id": 5, "plain": "no template"}], "raw": 5}
+    assert first is not second and first["nested"] is not second["nested"]  # a step may change its options
+    assert template({"$trigger": {"payload": {"n": 4}}})["n"] == 4  # the data is read at each rendering

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from host.flows.runlog import REDACTED, parse_duration, redact
+from host.flows.runlog import REDACTED, RunEntry, RunLog, parse_duration, redact
 from tests.flows.conftest import Api
 from tests.flows.servers import EchoServer
 
@@ -99,3 +99,36 @@ def test_redact_and_durations() -> None:
     assert parse_duration("0") is None
     with pytest.raises(ValueError):
         parse_duration("soon")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"plain": "value", "n": 1.5, "list": [1, "two", None, True], "ünï": "çödé"},  # nothing to redact
+        {"Access-Token": "abc", "kept": 1},  # a secret key, any case
+        {"\u017fecret": "x"},  # folds to "secret", as the key check folds it
+        {"nested": {"x": "Bearer hunter2-very-secret"}},  # a configured secret, by value
+        {"hunter2-very-secret": "as a key"},
+    ],
+)
+def test_what_is_stored_is_the_full_redaction(value: dict[str, object]) -> None:
+    secrets = ["hunter2-very-secret"]
+    log = RunLog(None, "0", 10, 1 << 20)  # type: ignore[arg-type]  # prepare() does not touch the database
+    steps = [{"key": "s", "options": value, "data": value}]
+    for error in (None, "failed with hunter2-very-secret"):  # (the first case, error-free, is stored as it is)
+        entry = RunEntry("f", "all", "resolve", "webhook", None, datetime.now(UTC), 1, steps=steps,
+                         data={"$last": value}, error=error)
+        prepared = log.prepare(entry, secrets)
+        assert prepared.steps == redact(steps, secrets)  # type: ignore[arg-type]
+        assert prepared.data == redact({"$last": value}, secrets)  # type: ignore[arg-type]
+        assert prepared.error == (error and f"failed with {REDACTED}")
+        assert prepared.steps is not steps and entry.steps[0]["data"] is value  # the run's own values untouched
+
+
+def test_a_chain_that_holds_itself_is_stored_as_a_marker() -> None:
+    log = RunLog(None, "0", 10, 1 << 20)  # type: ignore[arg-type]  # prepare() does not touch the database
+    looped: dict[str, object] = {"a": 1}
+    looped["self"] = looped
+    entry = RunEntry("f", "all", "resolve", "webhook", None, datetime.now(UTC), 1, steps=[], data=looped)
+    prepared = log.prepare(entry)
+    assert prepared.steps == [] and "nested too deeply" in str(prepared.data)

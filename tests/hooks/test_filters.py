@@ -212,3 +212,33 @@ def test_a_batch_update_runs_one_filter_per_item_and_a_throw_cancels_all(extensi
                                headers=ADMIN)
         assert error(refused) == (400, "INVALID_PAYLOAD", "not for 2")
         assert [item["title"] for item in client.get("/items/posts", headers=ADMIN).json()["data"]] == ["A", "B"]
+
+
+def test_each_filter_is_one_guest_call(extensions_dir: Path, host: Host) -> None:
+    """The boundary crossings of a write: one guest call per filter, in order. The guest
+    protocol (`sdk/wit/extension.wit`: `invoke(handler, args)`) calls one handler per call,
+    so consecutive filters of one extension cannot share a call without a WIT change."""
+    hook(
+        extensions_dir,
+        "chain",
+        """filter('items.create', (p) => ({ ...p, trail: [...(p.trail || []), 'a'] }));
+           filter('items.create', (p) => ({ ...p, trail: [...p.trail, 'b'] }));
+           filter('items.create', (p) => { p.ignored = true; });
+           filter('articles.items.create', (p) => ({ ...p, trail: [...p.trail, 'c'] }));
+           filter('other.items.create', (p) => ({ ...p, trail: ['never'] }));""",
+    )
+    with host() as client:
+        activity = client.app.state.activity  # type: ignore[attr-defined]
+        portal = client.portal
+        assert portal is not None
+
+        def calls() -> int:
+            return int(portal.call(activity.metrics, "chain")["calls"])
+
+        before = calls()
+        created = client.post("/items/articles", json={"title": "t"}, headers=ADMIN)
+        assert created.json()["data"]["trail"] == ["a", "b", "c"]
+        assert calls() - before == 4  # three filters of items.create, one of articles.items.create
+        batch = client.post("/items/articles", json=[{"n": 1}, {"n": 2}], headers=ADMIN)
+        assert batch.status_code == 200
+        assert calls() - before == 12  # four per item
