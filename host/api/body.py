@@ -66,8 +66,14 @@ async def read_body_json(request: Request) -> str:
     if raw is None:
         return "null"
     if as_json:
-        decode_json(raw, request.app.state.settings)  # the same refusals; the value is not needed
-        return raw.decode("utf-8")  # valid UTF-8: loads accepted it
+        settings: Settings = request.app.state.settings
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            decode_json(raw, settings)  # refused as not UTF-8, in the words `read_body` uses
+            raise
+        decode_json(text, settings)  # the same refusals as `read_body`; the value is not needed
+        return text
     return json.dumps(_text(raw))
 
 

@@ -160,6 +160,9 @@ def test_bad_json_body_is_invalid_payload(demo: TestClient) -> None:
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "INVALID_PAYLOAD"
     assert "not valid JSON" in error["message"]
+    latin = demo.post("/demo/items", content=b'{"x": "\xff"}', headers={"Content-Type": "application/json"})
+    assert latin.status_code == 400
+    assert latin.json()["errors"][0]["message"] == "Invalid JSON body: the body is not UTF-8 text"
 
 
 def test_extension_set_headers_and_content_type(demo: TestClient) -> None:
