@@ -18,6 +18,8 @@ def bearer_token(request: Request) -> str | None:
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
         raise Unauthorized("Invalid Authorization header: expected 'Bearer <token>'")
+    if not request.scope.get("query_string"):
+        return None  # nothing to parse (most requests)
     return request.query_params.get("access_token") or None
 
 

@@ -78,4 +78,17 @@ class Sandbox(Protocol):
         """
         ...
 
+    async def call_json(self, handler: int, args_json: str) -> str:
+        """`call` without the JSON at either end: `args_json` is the JSON text of the positional
+        arguments array, sent as it is; returns the result's JSON text as the guest wrote it
+        ("" when it returned nothing), to be read with `decode_result`. For callers that build
+        the arguments' text themselves (the endpoint path) and read the result once."""
+        ...
+
+    def decode_result(self, text: str) -> Json | Undefined:
+        """What `call_json` returned, read as `call` reads it: `UNDEFINED` for "", else the value
+        within `MAX_JSON_DEPTH` and the sandbox's memory; `InvalidExtensionOutput` (a 400 naming
+        the extension) when refused."""
+        ...
+
     def close(self) -> None: ...

@@ -117,8 +117,9 @@ class Accountability(_Message):
 class EndpointRequest(TypedDict):
     """Argument of an endpoint route handler (a superset of Directus's `{url, headers, body}`).
 
-    A TypedDict rather than a model: the host builds it (nothing to validate) on the hot path.
-    `accountability` is `Accountability.model_dump(mode="json")` or None.
+    A TypedDict rather than a model: nothing to validate. The web layer writes it straight as
+    JSON text (`host.endpoints.http.endpoint_args`, fields in this order); `host.testing` builds
+    it as a dict. `accountability` is `Accountability.model_dump(mode="json")` or None.
     """
 
     url: str

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from host.api.errors import render_error
 from host.api.methods import allowed_methods
 from host.auth import accountability_of
-from host.endpoints.http import endpoint_request, endpoint_response
+from host.endpoints.http import endpoint_args, endpoint_response
 from host.endpoints.routes import EndpointTable
 from host.errors import MethodNotAllowed, RouteNotFound
 
@@ -33,9 +33,9 @@ async def dispatch(request: Request, table: EndpointTable, endpoint_id: str, res
             )
         raise RouteNotFound(f'Route "{request.url.path}" doesn\'t exist.')
     sandbox = found.route.sandbox
-    message = await endpoint_request(request, path, found.params, accountability_of(request))
-    result = await sandbox.call(found.route.handler, [message])
-    return endpoint_response(sandbox.name, result)
+    args = await endpoint_args(request, path, found.params, accountability_of(request))
+    text = await sandbox.call_json(found.route.handler, args)
+    return endpoint_response(sandbox.name, sandbox.decode_result(text))
 
 
 class EndpointMiddleware:

@@ -63,6 +63,9 @@ class PayloadLimitMiddleware:
             if not chunked:  # the server delivers no more than Content-Length
                 await self.app(scope, receive, send)
                 return
+        elif not chunked:  # neither length nor chunks: no body (RFC 9112 6.3), nothing to count
+            await self.app(scope, receive, send)
+            return
         await self._counted(scope, receive, send, limit, chunked)
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int, chunked: bool) -> None:

@@ -23,10 +23,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from host.errors import ExtensionFailed, ExtensionFault, ExtensionUnavailable
 from host.extensions.activity import Activity
@@ -36,6 +36,7 @@ from host.sandbox import Sandbox, SandboxStatus
 from host.types import Json, Registration, Undefined
 
 log = logging.getLogger("exthost.extensions")
+T = TypeVar("T")
 
 MAX_BACKOFF_MS = 3_600_000
 """The longest rest of a quarantined extension (one hour), however often its probes fail."""
@@ -228,13 +229,22 @@ class GuardedSandbox:
         return self.breaker.state.last_error
 
     async def call(self, handler: int, args: Sequence[Json]) -> Json | Undefined:
+        return await self._counted(lambda: self.inner.call(handler, args))
+
+    async def call_json(self, handler: int, args_json: str) -> str:
+        return await self._counted(lambda: self.inner.call_json(handler, args_json))
+
+    def decode_result(self, text: str) -> Json | Undefined:
+        return self.inner.decode_result(text)
+
+    async def _counted(self, run: Callable[[], Awaitable[T]]) -> T:
         """One call, counted (`host.extensions.activity`); a retired sandbox closes after its last call."""
         self._in_flight += 1
         started = time.perf_counter()
         error = fault = False
         called = True
         try:
-            return await self._guarded_call(handler, args)
+            return await self._guarded_call(run)
         except ExtensionUnavailable:
             called = False
             raise
@@ -267,10 +277,10 @@ class GuardedSandbox:
         if not self._in_flight:
             self.inner.close()
 
-    async def _guarded_call(self, handler: int, args: Sequence[Json]) -> Json | Undefined:
+    async def _guarded_call(self, run: Callable[[], Awaitable[T]]) -> T:
         probe = self.breaker.admit()
         try:
-            result = await self.inner.call(handler, args)
+            result = await run()
         except ExtensionFault as fault:
             probing, message, now = self.breaker.is_probe(probe), fault.message, self._states.clock()
             policy = self._policy

@@ -135,16 +135,21 @@ class PooledSandbox:
         return self._status
 
     async def call(self, handler: int, args: Sequence[Json]) -> Json | Undefined:
-        if self._status is SandboxStatus.closed:
-            raise ExtensionUnavailable(self._name, f'Extension "{self._name}" is closed')
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._limits.pool_size)
         try:
             args_json = encode_args(args)
         except (TypeError, ValueError) as exc:
             raise ExtensionFailed(self._name, f"arguments cannot be sent as JSON: {exc}") from None
+        return self.decode_result(await self.call_json(handler, args_json))
+
+    async def call_json(self, handler: int, args_json: str) -> str:
+        if self._status is SandboxStatus.closed:
+            raise ExtensionUnavailable(self._name, f'Extension "{self._name}" is closed')
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._limits.pool_size)
         async with self._slots:
-            text = await asyncio.get_running_loop().run_in_executor(self._threads, self.call_sync, handler, args_json)
+            return await asyncio.get_running_loop().run_in_executor(self._threads, self.call_sync, handler, args_json)
+
+    def decode_result(self, text: str) -> Json | Undefined:
         return UNDEFINED if text == "" else self._decode_output(text)
 
     def _decode_output(self, text: str) -> Json:

@@ -36,6 +36,11 @@ export default (router) => {
   router.get('/bad-status', () => ({ status: 99, body: 'x' }));
   router.get('/bad-header', () => ({ status: 200, body: 'x', headers: { 'X-Evil': 'a\\r\\nSet-Cookie: x=1' } }));
   router.get('/express', (req, res) => res.status(202).json({ express: true }));
+  router.post('/echo-json', (req) => ({ status: 200, body: { body: req.body, keys: Object.keys(req) } }));
+  router.get('/status-text', () => ({ status: '201', body: 'made' }));
+  router.get('/extra-field', () => ({ status: 200, body: 'x', cookies: 'no' }));
+  router.get('/header-number', () => ({ status: 200, body: 'x', headers: { 'X-Count': 3 } }));
+  router.get('/headers-null', () => ({ status: 200, body: 'x', headers: null }));
 };
 """
 
@@ -117,12 +122,47 @@ def test_text_body_is_passed_as_string(demo: TestClient) -> None:
     assert response.text == "plain words"
 
 
+def test_json_body_reaches_the_handler_as_sent(demo: TestClient) -> None:
+    """The body's own text goes to the guest (not decoded and encoded again): whatever its
+    spacing and escapes, the handler gets the value it encodes, in a request whose fields
+    are in `EndpointRequest`'s order."""
+    sent = (
+        '{ "text" : "caf\\u00e9 été \\ud83d\\ude00 \\"q\\" \\\\",\n'
+        ' "big": 9007199254740991, "n": [1.5e3, -0.0, true, null],\t"deep": {"a": [[]]} }'
+    )
+    response = demo.post("/demo/echo-json", content=sent.encode(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["body"] == {"text": 'café été 😀 "q" \\', "big": 9007199254740991,
+                              "n": [1500, 0, True, None], "deep": {"a": [[]]}}
+    assert answer["keys"][:8] == ["url", "method", "path", "params", "query", "headers", "body", "accountability"]
+    blank = demo.post("/demo/echo-json", content=b"  ", headers={"Content-Type": "application/json"})
+    assert blank.json()["body"] is None
+
+
+def test_responses_the_model_coerces_or_refuses_as_before(demo: TestClient) -> None:
+    """What is not plainly a response goes through `EndpointResponse`: coerced, or refused naming the field."""
+    made = demo.get("/demo/status-text")
+    assert (made.status_code, made.text) == (201, "made")
+    for path, fragment in [
+        ("/demo/extra-field", "cookies: Extra inputs are not permitted"),
+        ("/demo/header-number", "headers.X-Count: Input should be a valid string"),
+        ("/demo/headers-null", "headers: Input should be a valid dictionary"),
+    ]:
+        response = demo.get(path)
+        assert response.status_code == 500, path
+        assert fragment in response.json()["errors"][0]["message"], path
+
+
 def test_bad_json_body_is_invalid_payload(demo: TestClient) -> None:
     response = demo.post("/demo/items", content="{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "INVALID_PAYLOAD"
     assert "not valid JSON" in error["message"]
+    latin = demo.post("/demo/items", content=b'{"x": "\xff"}', headers={"Content-Type": "application/json"})
+    assert latin.status_code == 400
+    assert latin.json()["errors"][0]["message"] == "Invalid JSON body: the body is not UTF-8 text"
 
 
 def test_extension_set_headers_and_content_type(demo: TestClient) -> None:
