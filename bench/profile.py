@@ -1,123 +1,87 @@
-"""Where the time of the sandboxed `greet` endpoint goes under wrk: `python -m bench.profile`.
+"""Where the time of the sandboxed `greet` endpoint goes under wrk: `python -m bench.profile`
+(`make profile`).
 
-The host (bench.apps, the `greet` example) is served by uvicorn in this process while
-`wrk -t1 -c16` loads `/greet`, with cProfile on in every thread: the event loop's, and
-each of the extension's call threads (`threading.setprofile` starts one profiler per new
-thread). py-spy would sample without slowing the host down; it is not a dependency, and
-an in-process sampler cannot see where a thread holding the GIL is (it runs only when
-the GIL is let go). cProfile counts every call instead: Python functions get dearer under
-it than native code (a call into the guest is one ctypes call, as are the wasmtime C API
-calls), so read the percentages as where the host's own time goes, and the requests/s
-under the profiler as lower than without it (both are printed).
-
-It prints, for the event loop and for the call threads apart, the functions with the most
-time of their own ("self", cProfile's tottime) and the most time including what they call
-("total", cumtime), as a share of the group's busy time: its time less the time spent
-waiting for work (the event loop in epoll, a call thread waiting for a call). Frames whose
-total holds waiting too (the event loop's own `_run_once`) are left out of "total".
+The host (bench.apps, the `greet` example) runs in its own uvicorn process while
+`wrk -t1 -c16` loads `/greet`; py-spy samples every thread of it from outside (no
+instrumentation: the host runs at full speed, native frames of wasmtime included with
+`--native` when py-spy can read them). Only samples of threads doing something count
+(py-spy leaves out threads waiting in a system call), so the shares are of the host's busy
+time. It prints, for the event-loop thread and the extension call threads apart, the
+functions with the most samples of their own ("self") and including what they call
+("total").
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import cProfile
 import os
-import pstats
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-import time
+from collections import Counter
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
-import uvicorn
-
-from bench.common import WRK_SCRIPT, WRK_THREADS, free_port, server
+from bench.common import WRK_SCRIPT, WRK_THREADS, server
 from host.paths import PROJECT_ROOT
 
-Function = tuple[str, int, str]
-"""pstats' key: (file, line, function name)."""
+_CALL_THREAD = "_work (host/runtime/threads.py"
+"""A frame every extension call thread's stack starts with (host/runtime/threads.py)."""
 
-_WAITING = (
-    "<method 'poll' of 'select.epoll' objects>",  # the event loop, for a socket or a finished call
-    "<method 'get' of '_queue.SimpleQueue' objects>",  # a call thread, for a call
-    "<method 'acquire' of '_thread.lock' objects>",  # a thread waiting on a lock or an event
-)
-"""Where a thread waits: its time there is not busy time."""
+_LOOP = "Runner.run (asyncio/runners.py"
+"""A frame on the event-loop thread's stack (uvicorn runs the server with `asyncio.run`)."""
 
 _ROOTS = (str(PROJECT_ROOT) + os.sep, "site-packages" + os.sep, f"python{sys.version_info[0]}.{sys.version_info[1]}/")
 
 
-def _name(function: Function) -> str:
-    path, line, name = function
-    if path == "~":
-        return name  # a built-in: "{method 'poll' of 'select.epoll' objects}"
+def _short(frame: str) -> str:
     for root in _ROOTS:
-        if root in path:
-            path = path.split(root, 1)[1]
-            break
-    return f"{name}  ({path}:{line})"
+        if root in frame:
+            name, _, path = frame.partition(" (")
+            return f"{name} ({path.split(root, 1)[1]}"
+    return frame
 
 
-def report(title: str, profiles: list[cProfile.Profile], top: int) -> list[str]:
-    if not profiles:
-        return [f"### {title}: no calls profiled", ""]
-    stats = pstats.Stats(profiles[0])
-    for other in profiles[1:]:
-        stats.add(other)
-    table: dict[Function, Any] = stats.stats  # type: ignore[attr-defined]  # pstats keeps it untyped
-    own = {function: entry[2] for function, entry in table.items()}
-    total = {function: entry[3] for function, entry in table.items()}
-    everything = sum(own.values())
-    waiting = sum(seconds for function, seconds in own.items() if _name(function) in _WAITING)
-    busy = everything - waiting
-    lines = [f"### {title}: {len(profiles)} thread(s), {everything:.1f} s profiled, "
-             f"{100 * waiting / max(everything, 1e-9):.0f}% of it waiting for work", ""]
-    for heading, figures in (("self (time of its own)", own), ("total (with what it calls)", total)):
-        lines.append(f"{heading}, % of busy time:")
-        # a frame whose total passes the busy time holds waiting too (the loop's `_run_once`, a thread's
-        # `_worker`): left out
-        shown = [f for f in sorted(figures, key=lambda f: -figures[f])
-                 if _name(f) not in _WAITING and figures[f] <= busy * 1.001][:top]
-        for function in shown:
-            lines.append(f"  {100 * figures[function] / busy:5.1f}%  {_name(function)}")
+def read_raw(text: str) -> dict[str, list[tuple[list[str], int]]]:
+    """py-spy's raw (collapsed) output: one `frame;frame;... count` per line, outermost first,
+    sorted into the event loop's stacks and the call threads'."""
+    groups: dict[str, list[tuple[list[str], int]]] = {"event loop": [], "extension call threads": []}
+    for line in text.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [_short(frame) for frame in stack.split(";")]
+        if any(frame.startswith(_CALL_THREAD) for frame in frames):
+            group = "extension call threads"
+        elif any(frame.startswith(_LOOP) for frame in frames):
+            group = "event loop"
+        else:
+            continue  # another thread: the epoch ticker, the run-log writer...
+        groups[group].append((frames, int(count)))
+    return groups
+
+
+def report(title: str, stacks: list[tuple[list[str], int]], top: int) -> list[str]:
+    samples = sum(count for _, count in stacks)
+    if not samples:
+        return [f"### {title}: no samples", ""]
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for frames, count in stacks:
+        own[frames[-1]] += count
+        for frame in set(frames):
+            total[frame] += count
+    lines = [f"### {title}: {samples} samples", ""]
+    # frames on (nearly) every stack of the group say nothing: the thread's and the server's start
+    everywhere = {frame for frame, count in total.items() if count >= 0.9 * samples}
+    total = Counter({frame: count for frame, count in total.items() if frame not in everywhere})
+    for heading, figures in (("self", own), ("total (with what it calls)", total)):
+        lines.append(f"{heading}, % of the group's samples:")
+        for frame, count in figures.most_common(top):
+            lines.append(f"  {100 * count / samples:5.1f}%  {frame}")
         lines.append("")
     return lines
-
-
-class Profiles:
-    """One cProfile per thread: the event loop's, and one for each extension call thread. Call
-    threads start theirs at their first Python call once `on` is set (warm-up is not profiled)."""
-
-    def __init__(self) -> None:
-        self.on = threading.Event()
-        self.loop = cProfile.Profile()
-        self.calls: list[cProfile.Profile] = []
-        self._lock = threading.Lock()
-
-    def _hook(self, frame: FrameType, event: str, arg: object) -> None:
-        if not self.on.is_set():
-            return
-        sys.setprofile(None)
-        name = threading.current_thread().name
-        if name.startswith("exthost-") and name != "exthost-epoch":  # not the engine's epoch ticker
-            profile = cProfile.Profile()
-            with self._lock:
-                self.calls.append(profile)
-            profile.enable()
-
-    def install(self) -> None:
-        """Before the server starts: every thread started from now on runs `_hook`."""
-        threading.setprofile(self._hook)
-
-    def stop(self) -> None:
-        self.loop.disable()
-        threading.setprofile(None)
-        # the call threads' profilers stop with their threads (the server's shutdown)
 
 
 def wrk(url: str, seconds: int, concurrency: int) -> str:
@@ -130,67 +94,60 @@ def wrk(url: str, seconds: int, concurrency: int) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10, help="seconds of load with the profiler on")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="seconds of load sampled")
     parser.add_argument("--concurrency", type=int, default=16, help="wrk connections")
     parser.add_argument("--top", type=int, default=20, help="functions shown per list")
     parser.add_argument("--path", default="/greet", help="the path loaded")
+    parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (Debian package `wrk`; `make profile` installs it)", file=sys.stderr)
-        return 1
-    profiles = Profiles()
-    results: dict[str, str] = {}
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    for tool, where in (("wrk", shutil.which("wrk")), ("py-spy", spy if Path(spy).exists() else None)):
+        if where is None:
+            print(f"{tool} is not installed (`make profile` installs wrk; py-spy is a dev dependency)", file=sys.stderr)
+            return 1
     with tempfile.TemporaryDirectory() as tmp:
         extensions = Path(tmp) / "extensions"
         shutil.copytree(PROJECT_ROOT / "extensions" / "greet", extensions / "greet")
         env = {"EXTENSIONS_PATH": str(extensions), "DATA_PATH": str(Path(tmp) / "data"),
                "EXTENSIONS_CACHE_PATH": str(PROJECT_ROOT / "data" / "cache")}
-        unprofiled = {**env, "DATA_PATH": str(Path(tmp) / "data-unprofiled")}
-        with server("bench.apps:host_with_native_routes", unprofiled) as base:
-            wrk(f"{base}{args.path}", 2, args.concurrency)  # warm up
-            results["the same host without the profiler (another process)"] = wrk(
-                f"{base}{args.path}", args.seconds, args.concurrency
+        raw = Path(tmp) / "profile.txt"
+        with server("bench.apps:host_with_native_routes", env) as base:
+            url = f"{base}{args.path}"
+            wrk(url, 2, args.concurrency)  # warm up: instances made, threads started
+            unsampled = wrk(url, args.seconds, args.concurrency)
+            pid = _server_pid(base)
+            sampler = subprocess.Popen(
+                [spy, "record", "--pid", str(pid), "--duration", str(args.seconds), "--rate", str(args.rate),
+                 "--format", "raw", "--output", str(raw), "--nonblocking"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             )
-        os.environ.update(env)
-        from bench.apps import host_with_native_routes
-
-        port = free_port()
-        served = uvicorn.Server(uvicorn.Config(host_with_native_routes(), port=port, log_level="warning",
-                                               access_log=False))
-        url = f"http://127.0.0.1:{port}{args.path}"
-
-        def drive() -> None:
-            while not served.started:
-                time.sleep(0.05)
-            wrk(url, 2, args.concurrency)  # warm up: instances made, threads started, not profiled
-            profiles.on.set()
-            time.sleep(0.2)
-            results["with the profiler"] = wrk(url, args.seconds, args.concurrency)
-            served.should_exit = True
-
-        async def serve() -> None:
-            async def switch_on() -> None:
-                await asyncio.get_running_loop().run_in_executor(None, profiles.on.wait)
-                profiles.loop.enable()
-
-            task = asyncio.create_task(switch_on())
-            await served.serve()
-            profiles.stop()
-            await task
-
-        profiles.install()
-        driver = threading.Thread(target=drive, name="driver", daemon=True)
-        driver.start()
-        asyncio.run(serve())
-        driver.join()
-    print(f"## Profile of GET {args.path} under wrk -t{WRK_THREADS} -c{args.concurrency}, {args.seconds} s, cProfile\n")
-    for label, line in results.items():
-        print(f"wrk, {label}: {line}")
-    print()
-    print("\n".join(report("event loop (MainThread)", [profiles.loop], args.top)))
-    print("\n".join(report("extension call threads", profiles.calls, args.top)))
+            result: list[str] = []
+            load = threading.Thread(target=lambda: result.append(wrk(url, args.seconds, args.concurrency)))
+            load.start()
+            _, errors = sampler.communicate()
+            load.join()
+        if sampler.returncode != 0 or not raw.exists():
+            print(f"py-spy failed: {errors.strip()}", file=sys.stderr)
+            return 1
+        groups = read_raw(raw.read_text())
+    print(f"## Profile of GET {args.path} under wrk -t{WRK_THREADS} -c{args.concurrency}, {args.seconds} s, "
+          f"py-spy at {args.rate} Hz\n")
+    print(f"wrk, not sampled: {unsampled}")
+    print(f"wrk, sampled: {result[0] if result else '?'}\n")
+    for title, stacks in groups.items():
+        print("\n".join(report(title, stacks, args.top)))
     return 0
+
+
+def _server_pid(base: str) -> int:
+    """The pid of the uvicorn process listening at `base` (bench.common.server started it)."""
+    port = base.rsplit(":", 1)[1]
+    out = subprocess.run(["pgrep", "-f", f"uvicorn --factory .* --port {port}"], capture_output=True, text=True)
+    pids = [int(pid) for pid in out.stdout.split()]
+    if not pids:
+        raise RuntimeError(f"no server process found for {base}")
+    return pids[0]
 
 
 if __name__ == "__main__":
