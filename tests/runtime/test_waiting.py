@@ -128,6 +128,14 @@ class Gate:
         self.held = 0
         self.most_held = 0
 
+    def open(self, loop: LoopThread) -> None:
+        def opening() -> None:
+            if self.opened is None:
+                self.opened = asyncio.Event()
+            self.opened.set()
+
+        loop.loop.call_soon_threadsafe(opening)
+
     def wrap(self, start: Starter) -> Starter:
         def held(ctx: CallContext, *args: object) -> Coroutine[Any, Any, str]:
             wait = start(ctx, *args)  # the real checks, at once
@@ -168,6 +176,7 @@ class LoopThread:
             await asyncio.gather(*tasks, return_exceptions=True)
 
         self.submit(cancel_the_rest()).result(timeout=10)
+        self.submit(self.loop.shutdown_asyncgens()).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()
@@ -197,7 +206,7 @@ def test_hundreds_of_sleeping_calls_hold_a_handful_of_threads(
         wait_for(lambda: sum(sandbox.waiting for sandbox in sandboxes) == total, f"{total} calls waiting")
         threads = threading.active_count()
         assert gate.held == total
-        loop.loop.call_soon_threadsafe(lambda: gate.opened and gate.opened.set())
+        gate.open(loop)
         answers = [(n, future.result(timeout=60)) for n, future in futures]
     finally:
         for sandbox in sandboxes:
@@ -214,7 +223,7 @@ def test_promise_all_of_sleeps_waits_for_them_together(runtime: Runtime, tmp_pat
     try:
         future = loop.submit(sandbox.call(handler_of(sandbox), [{"n": 4, "ms": 5, "twice": True}, {}]))
         wait_for(lambda: gate.held == 2, "both sleeps of one call held at once")
-        loop.loop.call_soon_threadsafe(lambda: gate.opened and gate.opened.set())
+        gate.open(loop)
         assert future.result(timeout=60) == 8
     finally:
         sandbox.close()
@@ -296,7 +305,7 @@ def test_a_fault_fails_the_calls_in_flight_on_its_instance(
                 future.result(timeout=60)
         assert sandbox.waiting == 0
         # the next call runs on a new instance (its count of calls starts again)
-        loop.loop.call_soon_threadsafe(lambda: gate.opened and gate.opened.set())
+        gate.open(loop)
         assert loop.submit(sandbox.call(handler, [{"what": "wait", "ms": 1}, {}])).result(timeout=60) == 1
         assert sandbox.instances_made == made + 1
     finally:
