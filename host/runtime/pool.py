@@ -184,16 +184,15 @@ class PooledSandbox:
                 return await asyncio.get_running_loop().run_in_executor(
                     self._threads, self.call_sync, handler, args_json
                 )
-        context = CallContext(self._name, time.monotonic() + self._limits.wall_timeout_ms / 1000)
         if not self._limits.single_use:
-            return await self._drive(await self._acquire(), handler, args_json, context)
+            return await self._drive(await self._acquire(), handler, args_json)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._limits.pool_size)
         async with self._slots:
             live = _Live(asyncio.get_running_loop(), single=True)
             self._live.append(live)
             try:
-                return await self._drive(live, handler, args_json, context)
+                return await self._drive(live, handler, args_json)
             finally:
                 self._drop(live)
                 self._prepare_next()
@@ -271,7 +270,9 @@ class PooledSandbox:
         live.instance.advance([flight])
         return flight
 
-    async def _drive(self, live: _Live, handler: int, args_json: str, context: CallContext) -> str:
+    async def _drive(self, live: _Live, handler: int, args_json: str) -> str:
+        """Run a call on `live` (claimed): its wall-clock limit counts from here."""
+        context = CallContext(self._name, time.monotonic() + self._limits.wall_timeout_ms / 1000)
         loop = asyncio.get_running_loop()
         try:
             flight = await loop.run_in_executor(self._threads, self._begin, live, handler, args_json, context)

@@ -27,26 +27,43 @@ function format(value) {
 // start of every `invoke` and `poll`, which settles the promise waiting on that handle.
 const waiting = new Map();
 
-function startWait(start) {
+// `read` turns the ok text into the promise's value (a request's text is parsed here, within
+// the export call: a text that does not parse rejects the promise).
+function startWait(start, read) {
   let handle;
   try {
     handle = start();
   } catch (e) {
     return Promise.reject(new Error(messageOf(e)));
   }
-  return new Promise((resolve, reject) => waiting.set(handle, { resolve, reject }));
+  return new Promise((resolve, reject) => waiting.set(handle, { resolve, reject, read }));
 }
 
 function deliverCompleted() {
+  if (waiting.size === 0) return; // nothing started, nothing to read: no call to the host
   const finished = JSON.parse(hostCompleted());
-  for (const [handle, ok, text] of finished) {
+  for (let i = 0; i < finished.length; i++) {
+    const [handle, ok, text] = finished[i];
+    finished[i] = undefined;
     const wait = waiting.get(handle);
     if (!wait) continue;
     waiting.delete(handle);
-    if (ok) wait.resolve(text);
-    else wait.reject(new Error(text));
+    if (!ok) {
+      wait.reject(new Error(text));
+      continue;
+    }
+    let value;
+    try {
+      value = wait.read(text);
+    } catch (e) {
+      wait.reject(e);
+      continue;
+    }
+    wait.resolve(value);
   }
 }
+
+const nothing = () => undefined;
 
 const api = Object.freeze({
   log(...messages) {
@@ -57,7 +74,7 @@ const api = Object.freeze({
     }
   },
   sleep(ms = 0) {
-    return startWait(() => hostSleepStart(Math.max(0, Math.min(Number(ms) || 0, 0xffffffff)) >>> 0)).then(() => undefined);
+    return startWait(() => hostSleepStart(Math.max(0, Math.min(Number(ms) || 0, 0xffffffff)) >>> 0), nothing);
   },
   request(url, options = {}) {
     let sent;
@@ -77,7 +94,7 @@ const api = Object.freeze({
     } catch (e) {
       return Promise.reject(new Error(messageOf(e)));
     }
-    return startWait(() => hostRequestStart(String(url), JSON.stringify(sent))).then((text) => JSON.parse(text));
+    return startWait(() => hostRequestStart(String(url), JSON.stringify(sent)), JSON.parse);
   },
 });
 
