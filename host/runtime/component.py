@@ -50,7 +50,7 @@ class _Call:
     def begin(self) -> None:
         self.slice_started = time.monotonic()
         self.host_seconds = 0.0
-        self.rearm()
+        self.store.set_epoch_deadline(Engine.ticks(max(1.0, self.timeout_ms - self.guest_seconds * 1000)))
 
     def end(self) -> None:
         self.guest_seconds += time.monotonic() - self.slice_started - self.host_seconds
@@ -301,9 +301,10 @@ class ComponentInstance:
         have changed (`Flight.needs_poll`; all of them when completions wait to be read), round
         after round (at most `MAX_POLLS`), until every flight is done or waits for something.
         A fault raises: the instance must not be used again."""
+        waits = self.waits
         for _ in range(MAX_POLLS):
-            ready = self.waits.ready  # a poll would hand the guest what completed: poll them all
-            todo = [flight for flight in flights if flight.needs_poll(self.waits) or (ready and flight.pending)]
+            ready = waits.ready  # a poll would hand the guest what completed: poll them all
+            todo = [flight for flight in flights if flight.needs_poll(waits) or (ready and flight.pending)]
             if not todo:
                 return
             for flight in todo:

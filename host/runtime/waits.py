@@ -55,17 +55,17 @@ class Waits:
         self.deliveries += 1
         return json.dumps([[handle, ok, text] for handle, ok, text in done])
 
+    # (reads without the lock: each list or dict is replaced or changed whole, under the GIL)
+
     @property
     def outstanding(self) -> bool:
         """Whether a wait was started and its result is not read yet."""
-        with self._lock:
-            return bool(self._starting or self._tasks or self._completed)
+        return bool(self._starting or self._tasks or self._completed)
 
     @property
     def ready(self) -> bool:
         """Whether a result waits to be read by the guest."""
-        with self._lock:
-            return bool(self._completed)
+        return bool(self._completed)
 
     # -- on the event loop ----------------------------------------------------------------------
 
@@ -99,7 +99,9 @@ class Waits:
             self.changed.set()
 
     def cancel(self) -> None:
-        """Drop everything: the instance is gone."""
+        """Drop everything: the instance is gone (or its one call is over)."""
+        if not self.outstanding:
+            return
         with self._lock:
             starting, self._starting = self._starting, []
             tasks, self._tasks = self._tasks, {}
