@@ -1,7 +1,9 @@
 // The exthost JavaScript runtime: one WebAssembly component that evaluates an
 // extension's ES module source (`register`) and calls the handlers it
 // registered (`invoke`, `poll`). See sdk/wit/extension.wit.
-import { log as hostLog, sleep as hostSleep, request as hostRequest } from 'exthost:extension/api@0.1.0';
+import {
+  log as hostLog, sleepStart as hostSleepStart, requestStart as hostRequestStart, completed as hostCompleted,
+} from 'exthost:extension/api@0.1.0';
 import { transformModule } from './esm.js';
 import { dynamicImportError, installSandboxGlobals } from './globals.js';
 import { installIntl } from './intl.js';
@@ -20,6 +22,49 @@ function format(value) {
   }
 }
 
+// Waiting without a host thread (sdk/wit/extension.wit): a `*-start` import returns a handle at
+// once; the host completes it on its event loop and the result is read with `completed()` at the
+// start of every `invoke` and `poll`, which settles the promise waiting on that handle.
+const waiting = new Map();
+
+// `read` turns the ok text into the promise's value (a request's text is parsed here, within
+// the export call: a text that does not parse rejects the promise).
+function startWait(start, read) {
+  let handle;
+  try {
+    handle = start();
+  } catch (e) {
+    return Promise.reject(new Error(messageOf(e)));
+  }
+  return new Promise((resolve, reject) => waiting.set(handle, { resolve, reject, read }));
+}
+
+function deliverCompleted() {
+  if (waiting.size === 0) return; // nothing started, nothing to read: no call to the host
+  const finished = JSON.parse(hostCompleted());
+  for (let i = 0; i < finished.length; i++) {
+    const [handle, ok, text] = finished[i];
+    finished[i] = undefined;
+    const wait = waiting.get(handle);
+    if (!wait) continue;
+    waiting.delete(handle);
+    if (!ok) {
+      wait.reject(new Error(text));
+      continue;
+    }
+    let value;
+    try {
+      value = wait.read(text);
+    } catch (e) {
+      wait.reject(e);
+      continue;
+    }
+    wait.resolve(value);
+  }
+}
+
+const nothing = () => undefined;
+
 const api = Object.freeze({
   log(...messages) {
     try {
@@ -29,17 +74,13 @@ const api = Object.freeze({
     }
   },
   sleep(ms = 0) {
-    try {
-      hostSleep(Math.max(0, Math.min(Number(ms) || 0, 0xffffffff)) >>> 0);
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(new Error(messageOf(e)));
-    }
+    return startWait(() => hostSleepStart(Math.max(0, Math.min(Number(ms) || 0, 0xffffffff)) >>> 0), nothing);
   },
   request(url, options = {}) {
+    let sent;
     try {
       const { method = 'GET', headers = {}, body } = options ?? {};
-      const sent = { method: String(method).toUpperCase(), headers: { ...headers } };
+      sent = { method: String(method).toUpperCase(), headers: { ...headers } };
       if (body !== undefined && body !== null) {
         if (typeof body === 'string') {
           sent.body = body;
@@ -50,10 +91,10 @@ const api = Object.freeze({
           }
         }
       }
-      return Promise.resolve(JSON.parse(hostRequest(String(url), JSON.stringify(sent))));
     } catch (e) {
       return Promise.reject(new Error(messageOf(e)));
     }
+    return startWait(() => hostRequestStart(String(url), JSON.stringify(sent)), JSON.parse);
   },
 });
 
@@ -222,6 +263,7 @@ export const guest = {
     }
   },
   invoke(handler, args) {
+    deliverCompleted();
     const fn = handlers[handler];
     if (!fn) return failed(new RangeError(`no handler number ${handler}`));
     try {
@@ -231,6 +273,7 @@ export const guest = {
     }
   },
   poll(ticket) {
+    deliverCompleted();
     const state = tickets.get(ticket);
     if (!state) return failed(new RangeError(`no pending call ${ticket}`));
     if (!state.settled) return { tag: 'pending', val: ticket };
