@@ -70,16 +70,23 @@ class SandboxLoop(asyncio.AbstractEventLoop):
 
     # -- what the runtime calls -------------------------------------------------
 
-    @contextmanager
-    def running(self) -> Iterator[None]:
-        """Make this the running loop (for `asyncio.get_running_loop`, tasks, `sleep`)."""
+    def enter(self) -> None:
+        """Make this the running loop (for `asyncio.get_running_loop`, tasks, `sleep`) until `leave`."""
         self._running = True
         _set_running_loop(self)
+
+    def leave(self) -> None:
+        _set_running_loop(None)
+        self._running = False
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """`enter` ... `leave`."""
+        self.enter()
         try:
             yield
         finally:
-            _set_running_loop(None)
-            self._running = False
+            self.leave()
 
     def start(self, awaitable: Any) -> asyncio.Future[Any]:
         """A task for a handler's awaitable, run (inside `running`) until it first waits."""

@@ -13,7 +13,8 @@ An `async def` handler runs as an asyncio task on the instance's `SandboxLoop`
 (`await sleep(ms)`, `await request(url)`, an asyncio timer) and then answers
 `pending(ticket)`; the host completes the handle on its event loop and calls
 `poll(ticket)`. Every `invoke` and `poll` first reads `completed()` and runs the
-tasks it wakes, so several calls may wait in one instance at once. Plain
+tasks it wakes (skipped while no wait is outstanding: then nothing can have
+completed), so several calls may wait in one instance at once. Plain
 (synchronous) handlers call the blocking `sleep`/`request` imports as before.
 """
 
@@ -217,11 +218,31 @@ def _outcome(task: asyncio.Future[Any]) -> g.CallState:
 
 
 def _resume() -> None:
-    """Hand the host's completed handles to the loop and run the tasks they woke."""
+    """Hand the host's completed handles to the loop and run the tasks they woke.
+
+    Only when a wait is outstanding: with none, nothing can have completed, and a
+    call that never waits crosses no extra host call."""
+    if not _loop.waiting:
+        return
     completed = host.completed()
-    if completed != "[]":
-        _loop.complete(json.loads(completed))
-    _loop.run_ready()
+    _loop.enter()
+    try:
+        if completed != "[]":
+            _loop.complete(json.loads(completed))
+        _loop.run_ready()
+    finally:
+        _loop.leave()
+
+
+def _start(awaitable: Any) -> asyncio.Future[Any]:
+    """A task for an async handler, run until it first waits."""
+    _loop.enter()
+    try:
+        task = _loop.start(awaitable)
+        _loop.run_ready()
+        return task
+    finally:
+        _loop.leave()
 
 
 _calls: dict[int, asyncio.Future[Any]] = {}
@@ -293,16 +314,14 @@ class Guest(exports.Guest):
             return _failed(IndexError(f"no handler number {handler}"))
         fn, arity = handlers[handler], _state["arity"][handler]
         try:
-            with _loop.running():
-                _resume()
-                values = json.loads(args)
-                if arity is not None:
-                    values = values[:arity]
-                result = fn(*values)
-                if not inspect.isawaitable(result):
-                    return _done(result)
-                task = _loop.start(result)
-                _loop.run_ready()
+            _resume()
+            values = json.loads(args)
+            if arity is not None:
+                values = values[:arity]
+            result = fn(*values)
+            if not inspect.isawaitable(result):
+                return _done(result)
+            task = _start(result)
             if task.done():
                 return _outcome(task)
             ticket = next(_tickets)
@@ -313,8 +332,7 @@ class Guest(exports.Guest):
 
     def poll(self, ticket: int) -> g.CallState:
         try:
-            with _loop.running():
-                _resume()
+            _resume()
         except BaseException as e:  # noqa: BLE001 - e.g. SystemExit out of a task: fails the call asked about
             _calls.pop(ticket, None)
             return _failed(e)
