@@ -96,6 +96,17 @@ def test_gather_starts_both_sleeps_before_waiting(loop: SandboxLoop, host: FakeH
     assert task.result() == [None, "timer"]
 
 
+def test_a_generator_expression_in_an_async_function_starts_every_wait(loop: SandboxLoop, host: FakeHost) -> None:
+    async def handler() -> list[Any]:
+        return list(await asyncio.gather(*(request(f"http://example.test/{n}") for n in range(3))))
+
+    task = start(loop, handler())
+    assert [detail[0] for _, detail in host.started.values()] == [f"http://example.test/{n}" for n in range(3)]
+    reply = json.dumps({"status": 200, "statusText": "OK", "headers": {}, "data": None})
+    complete(loop, *((h, True, reply) for h in host.started))
+    assert [r.status for r in task.result()] == [200, 200, 200]
+
+
 def test_many_calls_wait_in_one_loop_and_finish_in_the_order_their_waits_complete(loop: SandboxLoop,
                                                                                   host: FakeHost) -> None:
     async def handler(n: int) -> int:

@@ -116,12 +116,21 @@ def log(*messages: object) -> None:
     _backend.log(" ".join(_format(m) for m in messages))
 
 
+_PASS_THROUGH = frozenset({"<genexpr>", "<listcomp>", "<setcomp>", "<dictcomp>", "<lambda>"})
+
+
 def _waiting_loop(depth: int) -> SandboxLoop | None:
-    """The sandbox loop, when the function `depth` frames up is an `async def` it is running."""
+    """The sandbox loop, when the function `depth` frames up is an `async def` it is running.
+
+    Comprehensions, generator expressions and lambdas are looked through, to the function that runs them:
+    `await asyncio.gather(*(request(u) for u in urls))` in an `async def` starts every request."""
     loop = asyncio.events._get_running_loop()
-    if isinstance(loop, SandboxLoop) and sys._getframe(depth + 1).f_code.co_flags & _ASYNC_CODE:
-        return loop
-    return None
+    if not isinstance(loop, SandboxLoop):
+        return None
+    frame = sys._getframe(depth + 1)
+    while frame.f_code.co_name in _PASS_THROUGH and frame.f_back is not None:
+        frame = frame.f_back
+    return loop if frame.f_code.co_flags & _ASYNC_CODE else None
 
 
 def sleep(ms: float = 0) -> Completed | asyncio.Future[None]:
