@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from host.config import Settings
 from host.errors import CapabilityDenied
@@ -34,6 +35,11 @@ class CallContext:
 Capability = Callable[..., object]
 """`fn(ctx: CallContext, *wit_args)`: returns the WIT ok value, raises `CapabilityDenied` for err."""
 
+Starter = Callable[..., Coroutine[Any, Any, str]]
+"""`fn(ctx: CallContext, *wit_args)` of a `*-start` import: checks what it can at once (raising
+`CapabilityDenied`, the err value) and returns the coroutine that waits, on the event loop,
+for the ok text (raising `CapabilityDenied` for an error the guest sees)."""
+
 
 @dataclass
 class CapabilitySet:
@@ -42,6 +48,8 @@ class CapabilitySet:
     log: Capability
     sleep: Capability
     request: Capability
+    sleep_start: Starter
+    request_start: Starter
     granted: tuple[str, ...] = field(default=())
 
 
@@ -77,14 +85,39 @@ def make_log(extension: str) -> Capability:
     return log
 
 
+def _sleep_seconds(ctx: CallContext, ms: int) -> float:
+    """How long `sleep(ms)` waits, refused when it would outlast the call's time limit."""
+    seconds = ms / 1000
+    if seconds > ctx.remaining():
+        raise CapabilityDenied(f"sleep({ms}) would outlast the call's time limit")
+    return seconds
+
+
 def make_sleep() -> Capability:
     def sleep(ctx: CallContext, ms: int) -> None:
-        seconds = ms / 1000
-        if seconds > ctx.remaining():
-            raise CapabilityDenied(f"sleep({ms}) would outlast the call's time limit")
-        time.sleep(seconds)
+        time.sleep(_sleep_seconds(ctx, ms))
 
     return sleep
+
+
+def make_sleep_start() -> Starter:
+    def sleep_start(ctx: CallContext, ms: int) -> Coroutine[Any, Any, str]:
+        seconds = _sleep_seconds(ctx, ms)
+
+        async def wait() -> str:
+            await asyncio.sleep(seconds)
+            return ""
+
+        return wait()
+
+    return sleep_start
+
+
+def denied_start(name: str) -> Starter:
+    def refuse(ctx: CallContext, *args: object) -> Coroutine[Any, Any, str]:
+        raise CapabilityDenied(f'No permission to access "{name}"')
+
+    return refuse
 
 
 def build_capabilities(
@@ -92,14 +125,17 @@ def build_capabilities(
 ) -> CapabilitySet:
     """The capabilities `scopes` grant; `request_transport` answers `request` instead of the
     network (`host.testing`), after the same scope checks."""
-    request = denied("request")
+    request, request_start = denied("request"), denied_start("request")
     if scopes.request is not None:
-        from host.capabilities.request import make_request
+        from host.capabilities.request import make_requests
 
-        request = make_request(scopes.request, settings, request_transport)
+        request, request_start = make_requests(scopes.request, settings, request_transport)
+    granted_sleep = scopes.sleep is not None
     return CapabilitySet(
         log=make_log(extension) if scopes.log is not None else denied("log"),
-        sleep=make_sleep() if scopes.sleep is not None else denied("sleep"),
+        sleep=make_sleep() if granted_sleep else denied("sleep"),
         request=request,
+        sleep_start=make_sleep_start() if granted_sleep else denied_start("sleep"),
+        request_start=request_start,
         granted=tuple(name for name in ("log", "sleep", "request") if getattr(scopes, name) is not None),
     )

@@ -27,6 +27,7 @@ httpcore network backend that opens sockets to checked addresses).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import ipaddress
@@ -36,7 +37,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol
 
@@ -347,13 +348,58 @@ class GuardedStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-class GuardedBackend(httpcore.NetworkBackend):
-    """Resolves, checks every address against the guard, and connects only to a checked address.
+class _Guarding:
+    """What both guarded backends do before a socket is opened: the rules live here once.
 
-    Names are resolved on `lookups` threads of this backend's own (one backend per
+    Names are resolved on `lookups` threads of the backend's own (one backend per
     extension's `request` capability, started on demand): names that resolve slowly hold
     only their own extension's lookups, never another's. A lookup that outlasts the
-    connection's time limit is given up (and dropped if it has not started yet).
+    connection's time limit is given up (and dropped if it has not started yet)."""
+
+    def __init__(self, guard: NetGuard, resolver: Resolver | None, lookups: int) -> None:
+        self.guard = guard
+        self._resolver = resolver
+        self._lookups = ThreadPoolExecutor(max_workers=lookups, thread_name_prefix="exthost-dns")
+
+    def close(self) -> None:
+        """Stop the lookup threads (lookups under way end on their own; queued ones are dropped)."""
+        self._lookups.shutdown(wait=False, cancel_futures=True)
+
+    def _lookup(self, host: str, port: int, timeout: float | None) -> Future[list[str]]:
+        lookup = self._resolver or resolve  # looked up per call: the module's seam
+        try:
+            return self._lookups.submit(lookup, host, port, timeout)
+        except RuntimeError:  # closed
+            raise httpcore.ConnectError(f"cannot resolve {host!r}: the request capability is closed") from None
+
+    def check_host(self, host: str) -> None:
+        """Refuse `host` when it is written as a denied address (in any literal form)."""
+        address = parse_address(host)
+        if address is not None and self.guard.denied_by(address) is not None:
+            raise AddressDenied(f"address {address} is denied")
+
+    def _literal(self, host: str) -> list[str] | None:
+        """The address `host` denotes when it is one (refused when denied), else None: a name."""
+        self.check_host(host)
+        literal = parse_address(host)
+        if literal is None:
+            return None
+        # Connect to the address the host denotes, whatever the resolver would make of it.
+        return [host if ":" in host else str(literal)]
+
+    def _check(self, host: str, addresses: list[str]) -> list[str]:
+        """`addresses` when every one of them is allowed; refused when one is denied."""
+        for ip in addresses:
+            parsed = parse_address(ip)
+            if parsed is None or self.guard.denied_by(parsed) is not None:
+                logger.warning("refused connection to %s (%s): denied address", host, ip)
+                raise AddressDenied(f'host "{host}" resolves to a denied address')
+        return addresses
+
+
+class GuardedBackend(_Guarding, httpcore.NetworkBackend):
+    """Resolves, checks every address against the guard, and connects only to a checked address
+    (`_Guarding`).
 
     TLS is started by httpcore on the returned stream with the URL's host name,
     so SNI and certificate verification use the name, not the address.
@@ -366,32 +412,16 @@ class GuardedBackend(httpcore.NetworkBackend):
         resolver: Resolver | None = None,
         lookups: int = 4,
     ) -> None:
-        self.guard = guard
+        super().__init__(guard, resolver, lookups)
         self._inner = inner if inner is not None else system_backend()
-        self._resolver = resolver
-        self._lookups = ThreadPoolExecutor(max_workers=lookups, thread_name_prefix="exthost-dns")
-
-    def close(self) -> None:
-        """Stop the lookup threads (lookups under way end on their own; queued ones are dropped)."""
-        self._lookups.shutdown(wait=False, cancel_futures=True)
 
     def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
-        lookup = self._resolver or resolve  # looked up per call: the module's seam
-        try:
-            future = self._lookups.submit(lookup, host, port, timeout)
-        except RuntimeError:  # closed
-            raise httpcore.ConnectError(f"cannot resolve {host!r}: the request capability is closed") from None
+        future = self._lookup(host, port, timeout)
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
             future.cancel()
             raise httpcore.ConnectTimeout(f"resolving {host!r} timed out") from None
-
-    def check_host(self, host: str) -> None:
-        """Refuse `host` when it is written as a denied address (in any literal form)."""
-        address = parse_address(host)
-        if address is not None and self.guard.denied_by(address) is not None:
-            raise AddressDenied(f"address {address} is denied")
 
     def connect_tcp(
         self,
@@ -401,20 +431,11 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        self.check_host(host)
-        literal = parse_address(host)
-        if literal is not None:
-            # Connect to the address the host denotes, whatever the resolver would make of it.
-            addresses = [host if ":" in host else str(literal)]
-        else:
+        addresses = self._literal(host)
+        if addresses is None:
             addresses = self._resolve(host, port, _clamp(timeout, httpcore.ConnectTimeout))
-        for ip in addresses:
-            parsed = parse_address(ip)
-            if parsed is None or self.guard.denied_by(parsed) is not None:
-                logger.warning("refused connection to %s (%s): denied address", host, ip)
-                raise AddressDenied(f'host "{host}" resolves to a denied address')
         last_error: Exception | None = None
-        for ip in addresses:
+        for ip in self._check(host, addresses):
             try:
                 stream = self._inner.connect_tcp(
                     ip,
@@ -440,3 +461,98 @@ class GuardedBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
+
+
+def async_system_backend() -> httpcore.AsyncNetworkBackend:
+    """The sockets checked addresses are connected on, for `request-start` (on the event loop)."""
+    return httpcore.AnyIOBackend()
+
+
+class AsyncGuardedStream(httpcore.AsyncNetworkStream):
+    """`GuardedStream` on the event loop: reads and writes end by the current `deadline`."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, _clamp(timeout, httpcore.WriteTimeout))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        inner = await self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout, httpcore.ConnectTimeout))
+        return AsyncGuardedStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class AsyncGuardedBackend(_Guarding, httpcore.AsyncNetworkBackend):
+    """`GuardedBackend` on the event loop, with the same rules (`_Guarding`): a connection waits
+    holding no thread (a name is still resolved on one of the lookup threads: getaddrinfo blocks)."""
+
+    def __init__(
+        self,
+        guard: NetGuard,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+        resolver: Resolver | None = None,
+        lookups: int = 4,
+    ) -> None:
+        super().__init__(guard, resolver, lookups)
+        self._inner = inner if inner is not None else async_system_backend()
+
+    async def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
+        future = self._lookup(host, port, timeout)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+        except TimeoutError:
+            future.cancel()
+            raise httpcore.ConnectTimeout(f"resolving {host!r} timed out") from None
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = self._literal(host)
+        if addresses is None:
+            addresses = await self._resolve(host, port, _clamp(timeout, httpcore.ConnectTimeout))
+        last_error: Exception | None = None
+        for ip in self._check(host, addresses):
+            try:
+                stream = await self._inner.connect_tcp(
+                    ip,
+                    port,
+                    timeout=_clamp(timeout, httpcore.ConnectTimeout),
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+                continue
+            return AsyncGuardedStream(stream)
+        assert last_error is not None
+        raise last_error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise AddressDenied("unix sockets are not reachable")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)

@@ -29,6 +29,7 @@ Every refusal or failure raises `CapabilityDenied`, which the guest sees as an e
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import contextlib
 import logging
@@ -36,17 +37,18 @@ import re
 import ssl
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Iterable, Iterator
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
 from urllib.parse import urljoin
 
 import httpcore
 import httpx
 from pydantic import ValidationError
 
-from host.capabilities.base import CallContext, Capability
+from host.capabilities.base import CallContext, Capability, Starter
 from host.capabilities.inflate import EncodingRefused, decoded
-from host.capabilities.netguard import GuardedBackend, NetGuard, deadline
+from host.capabilities.netguard import AsyncGuardedBackend, GuardedBackend, NetGuard, deadline
 from host.capabilities.urlscope import NormalizedURL, URLRefused, URLScope, normalize_url
 from host.config import Settings
 from host.errors import CapabilityDenied
@@ -124,32 +126,12 @@ class GuardedTransport(httpx.BaseTransport):
 
     def __init__(self, backend: GuardedBackend, ssl_context: ssl.SSLContext | None = None) -> None:
         self.backend = backend
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
-            max_connections=20,
-            max_keepalive_connections=10,
-            keepalive_expiry=5.0,
-            http1=True,
-            http2=False,
-            network_backend=backend,
-        )
+        self._pool = httpcore.ConnectionPool(**_pool_settings(ssl_context), network_backend=backend)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.SyncByteStream)
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
         with _httpcore_errors(request):
-            response = self._pool.handle_request(core_request)
+            response = self._pool.handle_request(_core_request(request))
         assert isinstance(response.stream, Iterable)
         return httpx.Response(
             status_code=response.status,
@@ -161,6 +143,87 @@ class GuardedTransport(httpx.BaseTransport):
     def close(self) -> None:
         self._pool.close()
         self.backend.close()
+
+
+def _core_request(request: httpx.Request) -> httpcore.Request:
+    return httpcore.Request(
+        method=request.method,
+        url=httpcore.URL(
+            scheme=request.url.raw_scheme,
+            host=request.url.raw_host,
+            port=request.url.port,
+            target=request.url.raw_path,
+        ),
+        headers=request.headers.raw,
+        content=request.stream,
+        extensions=request.extensions,
+    )
+
+
+def _pool_settings(ssl_context: ssl.SSLContext | None) -> dict[str, Any]:
+    return {
+        "ssl_context": ssl_context or httpx.create_ssl_context(trust_env=False),
+        "max_connections": 20,
+        "max_keepalive_connections": 10,
+        "keepalive_expiry": 5.0,
+        "http1": True,
+        "http2": False,
+    }
+
+
+class _AsyncBody(httpx.AsyncByteStream):
+    def __init__(self, stream: AsyncIterable[bytes], request: httpx.Request) -> None:
+        self._stream = stream
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _httpcore_errors(self._request):
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class AsyncGuardedTransport(httpx.AsyncBaseTransport):
+    """`GuardedTransport` on the event loop: every connection goes through `AsyncGuardedBackend`."""
+
+    def __init__(self, backend: AsyncGuardedBackend, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.backend = backend
+        self._pool = httpcore.AsyncConnectionPool(**_pool_settings(ssl_context), network_backend=backend)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        with _httpcore_errors(request):
+            response = await self._pool.handle_async_request(_core_request(request))
+        assert isinstance(response.stream, AsyncIterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_AsyncBody(response.stream, request),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+class _OnThread(httpx.AsyncBaseTransport):
+    """A test's sync transport (`host.testing`) for `request-start`: each request on a thread."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        content = await request.aread()
+        copy = httpx.Request(request.method, request.url, headers=request.headers, content=content,
+                             extensions=request.extensions)
+        response = await asyncio.to_thread(self._transport.handle_request, copy)
+        body = await asyncio.to_thread(response.read)
+        return httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(body),
+                              extensions=response.extensions)
 
 
 def _no_cookies() -> CookieJar:
@@ -176,13 +239,20 @@ def make_client(backend: GuardedBackend, transport: httpx.BaseTransport | None =
     `transport` replaces the network (`host.testing` answers an extension's requests with the
     test's fake server); every check before sending (scope, method, address) still runs.
     """
-    return httpx.Client(
-        transport=transport or GuardedTransport(backend),
-        trust_env=False,
-        follow_redirects=False,
-        cookies=_no_cookies(),
-        headers={"User-Agent": "exthost", "Accept-Encoding": "identity"},
-    )
+    return httpx.Client(transport=transport or GuardedTransport(backend), **_CLIENT_SETTINGS, cookies=_no_cookies())
+
+
+_CLIENT_SETTINGS: dict[str, Any] = {
+    "trust_env": False,
+    "follow_redirects": False,
+    "headers": {"User-Agent": "exthost", "Accept-Encoding": "identity"},
+}
+
+
+def make_async_client(backend: AsyncGuardedBackend, transport: httpx.BaseTransport | None = None) -> httpx.AsyncClient:
+    """`make_client` for `request-start`, on the event loop."""
+    sent: httpx.AsyncBaseTransport = _OnThread(transport) if transport is not None else AsyncGuardedTransport(backend)
+    return httpx.AsyncClient(transport=sent, **_CLIENT_SETTINGS, cookies=_no_cookies())
 
 
 # --------------------------------------------------------------------------- scope
@@ -293,27 +363,79 @@ class _Requester:
         # names are resolved on threads of this capability's own, as many as the extension's calls
         self.backend = GuardedBackend(self.guard, lookups=settings.extensions_sandbox_pool_size)
         self.client = make_client(self.backend, transport)
+        self.async_backend = AsyncGuardedBackend(self.guard, lookups=settings.extensions_sandbox_pool_size)
+        self.transport = transport
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def __call__(self, ctx: CallContext, url: str, options_json: str) -> str:
+    def close(self) -> None:
+        self.client.close()
+        self.async_backend.close()
+
+    def _prepare(self, ctx: CallContext, url: str, options_json: str) -> _Hops:
+        """The checks made before anything is sent (a refusal the guest gets at once)."""
         options = _parse_options(options_json, self.json_depth)
         method = options.method.strip().upper()
         where = shown(url)
         target = self._admit(url, method, where)
-
         budget = min(self.timeout, ctx.remaining())
         if budget <= 0:
             raise CapabilityDenied(f"Request to {where} refused: the call has no time left")
-        until = time.monotonic() + budget
-        try:
-            with deadline(until):
-                result = self._fetch(url, target, method, options, until, ctx.flow_depth)
-        except CapabilityDenied:
-            raise
-        except httpx.TimeoutException:
-            raise CapabilityDenied(f"Request to {where} timed out after {round(budget * 1000)} ms") from None
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, ValueError, UnicodeError) as exc:
-            raise CapabilityDenied(f"Request to {where} failed: {exc}") from None
-        return result.model_dump_json()
+        return _Hops(self, url, target, method, options, budget, ctx.flow_depth)
+
+    def __call__(self, ctx: CallContext, url: str, options_json: str) -> str:
+        hops = self._prepare(ctx, url, options_json)
+        with hops.failures(), deadline(hops.until):
+            while True:
+                request = hops.request(self.client)
+                try:
+                    response = self.client.send(request, stream=True)
+                except CapabilityDenied as exc:
+                    raise hops.refused(exc) from None
+                try:
+                    if not hops.follow(response):
+                        return self._result(response, url, response.iter_raw()).model_dump_json()
+                finally:
+                    response.close()
+
+    def start(self, ctx: CallContext, url: str, options_json: str) -> Coroutine[Any, Any, str]:
+        """`request-start`: the same checks at once, then the same request on the event loop."""
+        hops = self._prepare(ctx, url, options_json)
+        return self._send(hops)
+
+    async def _send(self, hops: _Hops) -> str:
+        client = self._async_client()
+        with hops.failures(), deadline(hops.until):
+            while True:
+                request = hops.request(client)
+                try:
+                    response = await client.send(request, stream=True)
+                except CapabilityDenied as exc:
+                    raise hops.refused(exc) from None
+                try:
+                    if not hops.follow(response):
+                        raw = await self._read_raw(response, hops.url)
+                        return self._result(response, hops.url, raw).model_dump_json()
+                finally:
+                    await response.aclose()
+
+    def _async_client(self) -> httpx.AsyncClient:
+        """The client of the running loop (its connections belong to it)."""
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = self._async_clients[loop] = make_async_client(self.async_backend, self.transport)
+        return client
+
+    async def _read_raw(self, response: httpx.Response, url: str) -> list[bytes]:
+        """The body as it came (before decoding), refused past `max_bytes` as it arrives."""
+        chunks: list[bytes] = []
+        async for chunk in response.aiter_raw():
+            chunks.append(chunk)
+            if response.num_bytes_downloaded > self.max_bytes:
+                raise _too_large(url, self.max_bytes)
+        return chunks
 
     def _admit(self, text: str, method: str, where: str) -> NormalizedURL:
         """One hop, checked before anything is sent: readable, in scope, method allowed, address allowed."""
@@ -333,46 +455,7 @@ class _Requester:
             raise CapabilityDenied(f"No permission to access {where}: {exc.message}") from None
         return target
 
-    def _fetch(
-        self, url: str, target: NormalizedURL, method: str, options: RequestOptions, until: float, flow_depth: int
-    ) -> RequestResult:
-        headers = _request_headers(options.headers)
-        if flow_depth > 0:
-            headers.append((FLOW_DEPTH_HEADER, str(flow_depth)))
-        body = options.body.encode("utf-8") if options.body is not None else None
-        where = shown(url)
-        redirects = 0
-        while True:
-            remaining = until - time.monotonic()
-            if remaining <= 0:
-                raise httpx.TimeoutException("time limit reached")
-            request = self.client.build_request(
-                method, str(target), headers=headers, content=body, timeout=httpx.Timeout(remaining)
-            )
-            try:
-                response = self.client.send(request, stream=True)
-            except CapabilityDenied as exc:
-                raise CapabilityDenied(f"No permission to access {where}: {exc.message}") from None
-            try:
-                location = response.headers.get("location")
-                if response.status_code not in REDIRECT_STATUSES or not location:
-                    return self._result(response, url)
-                redirects += 1
-                if redirects > self.max_redirects:
-                    raise CapabilityDenied(
-                        f"Request to {shown(url)} refused: more than {self.max_redirects} redirects"
-                    )
-                hop = _join(target, location)
-                where = f"{shown(hop)} (redirected from {shown(url)} by a {response.status_code})"
-                method, body, headers = _redirected(response.status_code, method, body, headers)
-                next_target = self._admit(hop, method, where)
-                if next_target.origin != target.origin:
-                    headers = [(n, v) for n, v in headers if n.strip().lower() not in _CROSS_ORIGIN_DROPPED]
-                target = next_target
-            finally:
-                response.close()
-
-    def _result(self, response: httpx.Response, url: str) -> RequestResult:
+    def _result(self, response: httpx.Response, url: str, raw: Iterable[bytes]) -> RequestResult:
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             raise CapabilityDenied(
@@ -382,12 +465,10 @@ class _Requester:
         size = 0
         encoding = response.headers.get("content-encoding")
         try:
-            for chunk in decoded(response.iter_raw(), encoding, self.max_bytes):
+            for chunk in decoded(raw, encoding, self.max_bytes):
                 size += len(chunk)
                 if size > self.max_bytes or response.num_bytes_downloaded > self.max_bytes:
-                    raise CapabilityDenied(
-                        f'Response from "{url}" refused: larger than the {self.max_bytes} bytes allowed'
-                    )
+                    raise _too_large(url, self.max_bytes)
                 chunks.append(chunk)
         except EncodingRefused as exc:
             raise CapabilityDenied(f'Response from "{url}" refused: {exc}') from None
@@ -402,6 +483,76 @@ class _Requester:
             headers=dict(response.headers.items()),
             data=data,
         )
+
+
+def _too_large(url: str, max_bytes: int) -> CapabilityDenied:
+    return CapabilityDenied(f'Response from "{url}" refused: larger than the {max_bytes} bytes allowed')
+
+
+class _Hops:
+    """One request's hops, the redirect rules applied between them (sync and async alike):
+    each hop readable, in scope, its method allowed, not a denied address; at most
+    `max_redirects`; credentials dropped across origins; within the request's time."""
+
+    def __init__(
+        self, requester: _Requester, url: str, target: NormalizedURL, method: str, options: RequestOptions,
+        budget: float, flow_depth: int,
+    ) -> None:
+        self.requester = requester
+        self.url = url
+        self.target = target
+        self.method = method
+        self.budget = budget
+        self.until = time.monotonic() + budget
+        self.headers = _request_headers(options.headers)
+        if flow_depth > 0:
+            self.headers.append((FLOW_DEPTH_HEADER, str(flow_depth)))
+        self.body = options.body.encode("utf-8") if options.body is not None else None
+        self.where = shown(url)
+        self.redirects = 0
+
+    def request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        """The next hop's request, refused when the time is up."""
+        remaining = self.until - time.monotonic()
+        if remaining <= 0:
+            raise httpx.TimeoutException("time limit reached")
+        return client.build_request(
+            self.method, str(self.target), headers=self.headers, content=self.body, timeout=httpx.Timeout(remaining)
+        )
+
+    def refused(self, exc: CapabilityDenied) -> CapabilityDenied:
+        return CapabilityDenied(f"No permission to access {self.where}: {exc.message}")
+
+    def follow(self, response: httpx.Response) -> bool:
+        """Whether `response` redirects: then the next hop is checked and set up."""
+        location = response.headers.get("location")
+        if response.status_code not in REDIRECT_STATUSES or not location:
+            return False
+        self.redirects += 1
+        max_redirects = self.requester.max_redirects
+        if self.redirects > max_redirects:
+            raise CapabilityDenied(f"Request to {shown(self.url)} refused: more than {max_redirects} redirects")
+        hop = _join(self.target, location)
+        self.where = f"{shown(hop)} (redirected from {shown(self.url)} by a {response.status_code})"
+        self.method, self.body, self.headers = _redirected(response.status_code, self.method, self.body, self.headers)
+        next_target = self.requester._admit(hop, self.method, self.where)
+        if next_target.origin != self.target.origin:
+            self.headers = [(n, v) for n, v in self.headers if n.strip().lower() not in _CROSS_ORIGIN_DROPPED]
+        self.target = next_target
+        return True
+
+    @contextlib.contextmanager
+    def failures(self) -> Iterator[None]:
+        """What went wrong on the way, as the error the guest sees."""
+        where = shown(self.url)
+        try:
+            yield
+        except CapabilityDenied:
+            raise
+        except httpx.TimeoutException:
+            raise CapabilityDenied(f"Request to {where} timed out after {round(self.budget * 1000)} ms") from None
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, ValueError, UnicodeError) as exc:
+            raise CapabilityDenied(f"Request to {where} failed: {exc}") from None
 
 
 def _join(base: NormalizedURL, location: str) -> str:
@@ -431,15 +582,25 @@ def _redirected(
     return method, body, headers
 
 
-def make_request(
+def make_requests(
     scope: RequestScope, settings: Settings, transport: httpx.BaseTransport | None = None
-) -> Capability:
-    """The `request` capability bound to `scope`, with one shared, guarded HTTP client (sending
-    through `transport` instead of the network when one is given: `make_client`)."""
+) -> tuple[Capability, Starter]:
+    """The `request` and `request-start` capabilities bound to `scope`, with shared, guarded HTTP
+    clients (sending through `transport` instead of the network when one is given: `make_client`)."""
     requester = _Requester(scope, settings, transport)
 
     def request(ctx: CallContext, url: str, options_json: str) -> str:
         return requester(ctx, url, options_json)
 
-    weakref.finalize(request, requester.client.close)
-    return request
+    def request_start(ctx: CallContext, url: str, options_json: str) -> Coroutine[Any, Any, str]:
+        return requester.start(ctx, url, options_json)
+
+    weakref.finalize(request, requester.close)
+    return request, request_start
+
+
+def make_request(
+    scope: RequestScope, settings: Settings, transport: httpx.BaseTransport | None = None
+) -> Capability:
+    """The `request` capability alone (`make_requests`)."""
+    return make_requests(scope, settings, transport)[0]

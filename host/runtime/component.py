@@ -9,8 +9,8 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import wasmtime
@@ -19,10 +19,12 @@ from wasmtime import component as cm
 from wasmtime.component._enter import enter_wasm
 
 from host.capabilities import CallContext, CapabilitySet
+from host.capabilities.base import Starter
 from host.errors import CapabilityDenied, ExtensionFailed, ExtensionLoadError, ExtensionTimeout
 from host.runtime.engine import Engine
 from host.runtime.faults import first_line, translate_engine_error, translate_guest_error
 from host.runtime.footprint import StoreBudget
+from host.runtime.waits import Waits
 from host.sandbox import guest_text
 from host.types import RegisterContext
 
@@ -31,45 +33,106 @@ GUEST_INTERFACE = "exthost:extension/guest@0.1.0"
 MAX_POLLS = 64
 
 
-@dataclass
+@dataclass(eq=False)
 class _Call:
-    """Book-keeping of the call running on this thread: guest time excludes time spent in the host."""
+    """One guest call's budget across its slices: only the guest's own time counts (not the
+    time spent in the host's imports, nor the waits between slices)."""
 
     store: wasmtime.Store
     context: CallContext
     timeout_ms: int
-    started: float = field(default_factory=time.monotonic)
+    waits: Waits
+    guest_seconds: float = 0.0
+    slice_started: float = 0.0
     host_seconds: float = 0.0
+    """Time spent in imports during the current slice."""
+
+    def begin(self) -> None:
+        self.slice_started = time.monotonic()
+        self.host_seconds = 0.0
+        self.rearm()
+
+    def end(self) -> None:
+        self.guest_seconds += time.monotonic() - self.slice_started - self.host_seconds
 
     def rearm(self) -> None:
-        used_ms = (time.monotonic() - self.started - self.host_seconds) * 1000
-        self.store.set_epoch_deadline(Engine.ticks(max(1.0, self.timeout_ms - used_ms)))
+        used = self.guest_seconds + time.monotonic() - self.slice_started - self.host_seconds
+        self.store.set_epoch_deadline(Engine.ticks(max(1.0, self.timeout_ms - used * 1000)))
+
+
+@dataclass(eq=False)
+class Flight:
+    """A handler call on an instance: started by an `invoke`, then `pending` until a `poll`
+    answers `done` or `failed`."""
+
+    call: _Call
+    handler: int
+    args_json: str
+    ticket: int | None = None
+    """Set while the guest answers `pending`."""
+    result: str | None = None
+    """The JSON result text once `done` ("" for nothing)."""
+    error: ExtensionFailed | None = None
+    """The guest's error once `failed`."""
+
+    @property
+    def pending(self) -> bool:
+        return self.result is None and self.error is None
 
 
 _current = threading.local()
+
+
+def _guarded(call: _Call | None, run: Callable[[_Call], object], err: Callable[[str], object]) -> object:
+    """Run an import for `call`, outside its guest time; an error becomes `err(message)`."""
+    if call is None:
+        return err("capabilities are not available here")
+    entered = time.monotonic()
+    try:
+        return run(call)
+    except CapabilityDenied as exc:
+        return err(exc.message)
+    except Exception as exc:  # a capability bug must not crash the guest call
+        return err(f"{type(exc).__name__}: {exc}")
+    finally:
+        call.host_seconds += time.monotonic() - entered
+        call.rearm()
 
 
 def _import(capability: Callable[..., object], returns_value: bool) -> Callable[..., object]:
     """Wrap a capability as a WIT import returning `result<_, string>` / `result<string, string>`."""
 
     def host_function(_store: object, *args: object) -> object:
-        call: _Call | None = getattr(_current, "call", None)
-        if call is None:
-            return cm.Variant("err", "capabilities are not available here") if returns_value else "unavailable"
-        entered = time.monotonic()
-        try:
-            value = capability(call.context, *args)
-        except CapabilityDenied as exc:
-            return cm.Variant("err", exc.message) if returns_value else exc.message
-        except Exception as exc:  # a capability bug must not crash the guest call
-            message = f"{type(exc).__name__}: {exc}"
-            return cm.Variant("err", message) if returns_value else message
-        finally:
-            call.host_seconds += time.monotonic() - entered
-            call.rearm()
-        return cm.Variant("ok", value) if returns_value else None
+        if returns_value:
+            return _guarded(
+                getattr(_current, "call", None),
+                lambda call: cm.Variant("ok", capability(call.context, *args)),
+                lambda message: cm.Variant("err", message),
+            )
+        return _guarded(
+            getattr(_current, "call", None), lambda call: capability(call.context, *args), lambda message: message
+        )
 
     return host_function
+
+
+def _start_import(starter: Starter) -> Callable[..., object]:
+    """Wrap a `*-start` capability as a WIT import returning `result<u32, string>`: the wait it
+    returns is registered with the instance's `Waits`, its handle is the ok value."""
+
+    def host_function(_store: object, *args: object) -> object:
+        return _guarded(
+            getattr(_current, "call", None),
+            lambda call: cm.Variant("ok", call.waits.add(starter(call.context, *args))),
+            lambda message: cm.Variant("err", message),
+        )
+
+    return host_function
+
+
+def _completed(_store: object) -> str:
+    call: _Call | None = getattr(_current, "call", None)
+    return "[]" if call is None else call.waits.take_completed()
 
 
 def build_linker(engine: Engine, capabilities: CapabilitySet) -> cm.Linker:
@@ -79,6 +142,9 @@ def build_linker(engine: Engine, capabilities: CapabilitySet) -> cm.Linker:
         api.add_func("log", _import(capabilities.log, returns_value=False))
         api.add_func("sleep", _import(capabilities.sleep, returns_value=False))
         api.add_func("request", _import(capabilities.request, returns_value=True))
+        api.add_func("sleep-start", _start_import(capabilities.sleep_start))
+        api.add_func("request-start", _start_import(capabilities.request_start))
+        api.add_func("completed", _completed)
     return linker
 
 
@@ -136,6 +202,7 @@ class ComponentInstance:
         start_timeout_ms: int,
     ) -> None:
         self.name = name
+        self.waits = Waits()
         self.store = wasmtime.Store(engine.wasm)
         self.store.set_wasi(wasmtime.WasiConfig())
         # exactly the memories, tables and instances the component declares (footprint.py): together
@@ -175,7 +242,7 @@ class ComponentInstance:
         self._poll = func("poll")
 
     def _run(self, fn: _Caller, call: _Call, *args: object) -> object:
-        call.rearm()
+        call.begin()
         _current.call = call
         try:
             result = fn(self.store, *args)
@@ -185,27 +252,77 @@ class ComponentInstance:
             raise translate_engine_error(self.name, exc, call.timeout_ms) from None
         finally:
             _current.call = None
+            call.end()
 
     def register(self, source: str, context: RegisterContext, call: CallContext, timeout_ms: int) -> str:
         result = self._run(
-            self._register, _Call(self.store, call, timeout_ms), source, context.model_dump_json()
+            self._register, _Call(self.store, call, timeout_ms, self.waits), source, context.model_dump_json()
         )
         assert isinstance(result, cm.Variant)
         if result.tag == "err":
             raise ExtensionFailed(self.name, f"registration failed: {guest_text(str(result.payload))}")
         return str(result.payload)
 
-    def invoke(self, handler: int, args_json: str, call: CallContext, timeout_ms: int) -> str:
-        """Run a handler to completion; returns its JSON result text ("" for nothing)."""
-        budget = _Call(self.store, call, timeout_ms)
-        state = self._run(self._invoke, budget, handler, args_json)
-        polls = 0
-        while isinstance(state, cm.Variant) and state.tag == "pending":
-            polls += 1
-            if polls > MAX_POLLS:
-                raise ExtensionFailed(self.name, "the handler's promise never settled")
-            state = self._run(self._poll, budget, state.payload)
+    def flight(self, handler: int, args_json: str, call: CallContext, timeout_ms: int) -> Flight:
+        """A call of handler number `handler`, to be started by `advance`."""
+        return Flight(_Call(self.store, call, timeout_ms, self.waits), handler, args_json)
+
+    def _step(self, flight: Flight) -> None:
+        if flight.ticket is None:
+            state = self._run(self._invoke, flight.call, flight.handler, flight.args_json)
+        else:
+            state = self._run(self._poll, flight.call, flight.ticket)
         assert isinstance(state, cm.Variant)
-        if state.tag == "failed":
-            raise translate_guest_error(self.name, str(state.payload))
-        return str(state.payload)
+        if state.tag == "pending":
+            flight.ticket = int(str(state.payload))
+        elif state.tag == "failed":
+            flight.error = translate_guest_error(self.name, str(state.payload))
+        else:
+            flight.result = str(state.payload)
+
+    def advance(self, flights: Sequence[Flight]) -> None:
+        """One thread hop: invoke the flights not started, poll the pending ones, and poll again
+        while that can make progress (the guest read completions, whose promise jobs run at its
+        next export call; or nothing is waited for: a promise that settles by itself). Returns
+        with flights still pending when the instance waits for something, or after `MAX_POLLS`
+        rounds (`stalled`). A fault raises: the instance must not be used again."""
+        pending = [flight for flight in flights if flight.pending]
+        rounds = 0
+        while pending:
+            self.waits.delivered = False
+            for flight in pending:
+                self._step(flight)
+            pending = [flight for flight in pending if flight.pending]
+            rounds += 1
+            if not pending or rounds > MAX_POLLS or (self.waits.outstanding and not self.waits.delivered):
+                return
+
+    def invoke(self, handler: int, args_json: str, call: CallContext, timeout_ms: int) -> str:
+        """Run a handler to completion on this thread; returns its JSON result text ("" for
+        nothing). What it waits for is waited for here, holding the thread (the pool's async
+        driver does not: `host.runtime.pool`)."""
+        flight = self.flight(handler, args_json, call, timeout_ms)
+        try:
+            while True:
+                self.advance([flight])
+                if not flight.pending or not self.waits.outstanding:
+                    break
+                if call.remaining() <= 0:
+                    raise ExtensionTimeout(self.name, wall_timeout_message(self.name))
+                self.waits.run_blocking(call.remaining())
+        finally:
+            self.waits.cancel()
+        return flight_result(self.name, flight)
+
+
+def wall_timeout_message(name: str) -> str:
+    return f'Extension "{name}" did not finish within its wall-clock time limit'
+
+
+def flight_result(name: str, flight: Flight) -> str:
+    """What a finished (or given up) flight answers: its result, or its error raised."""
+    if flight.error is not None:
+        raise flight.error
+    if flight.result is None:
+        raise ExtensionFailed(name, "the handler's promise never settled")
+    return flight.result

@@ -1,12 +1,27 @@
 """`PooledSandbox`: the `Sandbox` of one extension, backed by a pool of instances.
 
-Calls run on worker threads (wasmtime releases the GIL while the guest runs),
-so a slow extension never stalls the event loop. Each sandbox has its own
-threads, at most its pool size: a call that waits (`sleep`, `request`, a guest
-blocking in WASI) holds one of its own extension's threads and never one that
-another extension needs; calls beyond the pool size queue. Threads are started
-on demand, so the host runs at most (loaded extensions x pool size) guest threads.
-An instance that faulted is dropped and a new one is made on demand.
+Guest code runs on worker threads (wasmtime releases the GIL while the guest runs),
+never on the event loop, so a slow extension never stalls it. Each sandbox has its own
+threads, at most its pool size, started on demand: the host runs at most (loaded
+extensions x pool size) guest threads, and one extension's calls never hold a thread
+another extension needs.
+
+A component call (the JS and Python runtimes, components) runs in slices
+(sdk/wit/extension.wit): an `invoke`, then, while the guest answers `pending`, a `poll`
+each time something it waits for (`sleep-start`, `request-start`) completed. The waits run
+on the event loop and hold no thread; so do the calls waiting for them (`waiting` counts
+them). Unless `Limits.single_use`, one instance holds several calls in flight: a new call is
+started on an instance whose other calls wait (never two slices at once on one store), and
+after completions one thread hop polls all of the instance's waiting calls. The guest-time
+budget (`Limits.timeout_ms`) counts the guest's own time in the call's slices; the wall-clock
+limit (`Limits.wall_timeout_ms`) bounds the whole call (`ExtensionTimeout`).
+
+A fault in a slice (a trap, running out of memory or stack, the guest-time limit) poisons the
+instance: every call in flight on it fails with that fault, and it is dropped; the next call
+gets a new instance. A handler that throws fails its own call only.
+
+An Extism plugin, and a component importing the blocking `sleep`/`request`, hold their thread
+while they wait: an Extism call runs whole on one thread, and calls beyond the pool size queue.
 With `Limits.single_use` every instance serves one call and is dropped; a fresh
 one is made for the next call, off the caller's path, on the extension's own threads.
 """
@@ -14,12 +29,14 @@ one is made for the next call, off the caller's path, on the extension's own thr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pydantic import ValidationError
@@ -29,11 +46,13 @@ from host.errors import (
     ExtensionFailed,
     ExtensionFault,
     ExtensionLoadError,
+    ExtensionTimeout,
     ExtensionUnavailable,
     InvalidExtensionOutput,
 )
 from host.extensions.limits import MAX_REGISTRATION_BYTES
 from host.jsontext import JsonRefused, JsonTooDeep, loads
+from host.runtime.component import ComponentInstance, Flight, flight_result, wall_timeout_message
 from host.runtime.faults import output_refused
 from host.sandbox import Limits, SandboxStatus
 from host.types import UNDEFINED, ExtensionKind, Json, RegisterContext, Registration, Undefined
@@ -72,6 +91,22 @@ def read_registration(name: str, text: str) -> Registration:
 _SHOWN_ERRORS = 5
 
 
+@dataclass(eq=False)
+class _Live:
+    """A component instance serving calls on the event loop."""
+
+    loop: asyncio.AbstractEventLoop
+    instance: ComponentInstance | None = None
+    """None until the first slice made it (on a worker thread)."""
+    single: bool = False
+    busy: bool = True
+    """A slice runs (or is about to) on the instance: no other may start."""
+    dead: bool = False
+    flights: dict[int, tuple[Flight, asyncio.Future[None]]] = field(default_factory=dict)
+    """The calls waiting, by ticket, each with what its caller awaits."""
+    pump: asyncio.Task[None] | None = None
+
+
 class PooledSandbox:
     def __init__(
         self,
@@ -101,6 +136,10 @@ class PooledSandbox:
         self._idle.append(first)
         # this extension's own threads: while its calls wait, nobody else's are held
         self._threads = ThreadPoolExecutor(max_workers=limits.pool_size, thread_name_prefix=f"exthost-{name}")
+        self._multiplex = isinstance(first, ComponentInstance)
+        self._live: list[_Live] = []
+        self._freed: list[asyncio.Future[None]] = []
+        self._waiting = 0
 
     # -- the Sandbox protocol -------------------------------------------------
 
@@ -120,18 +159,186 @@ class PooledSandbox:
     def status(self) -> SandboxStatus:
         return self._status
 
+    @property
+    def waiting(self) -> int:
+        """How many of its calls wait (for a sleep, a request) without holding a thread."""
+        return self._waiting
+
     async def call(self, handler: int, args: Sequence[Json]) -> Json | Undefined:
-        if self._status is SandboxStatus.closed:
-            raise ExtensionUnavailable(self._name, f'Extension "{self._name}" is closed')
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._limits.pool_size)
         try:
             args_json = json.dumps(list(args), allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ExtensionFailed(self._name, f"arguments cannot be sent as JSON: {exc}") from None
-        async with self._slots:
-            text = await asyncio.get_running_loop().run_in_executor(self._threads, self.call_sync, handler, args_json)
+        text = await self.call_json(handler, args_json)
         return UNDEFINED if text == "" else self._decode_output(text)
+
+    async def call_json(self, handler: int, args_json: str) -> str:
+        """Call handler number `handler` with `args_json`, a JSON array of its arguments;
+        returns its JSON result text as the guest wrote it, "" when it returned nothing."""
+        if self._status is SandboxStatus.closed:
+            raise ExtensionUnavailable(self._name, f'Extension "{self._name}" is closed')
+        if not self._multiplex:
+            if self._slots is None:
+                self._slots = asyncio.Semaphore(self._limits.pool_size)
+            async with self._slots:
+                return await asyncio.get_running_loop().run_in_executor(
+                    self._threads, self.call_sync, handler, args_json
+                )
+        context = CallContext(self._name, time.monotonic() + self._limits.wall_timeout_ms / 1000)
+        if not self._limits.single_use:
+            return await self._drive(await self._acquire(), handler, args_json, context)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._limits.pool_size)
+        async with self._slots:
+            live = _Live(asyncio.get_running_loop(), single=True)
+            self._live.append(live)
+            try:
+                return await self._drive(live, handler, args_json, context)
+            finally:
+                self._drop(live)
+                self._prepare_next()
+
+    # -- the call driver ------------------------------------------------------
+
+    async def _acquire(self) -> _Live:
+        """An instance no slice runs on (the one with the fewest calls in flight), a new one while
+        fewer than the pool size exist, else the first one freed."""
+        while True:
+            if self._status is SandboxStatus.closed:
+                raise ExtensionUnavailable(self._name, f'Extension "{self._name}" is closed')
+            free = [live for live in self._live if not live.busy and not live.single]
+            if free:
+                live = min(free, key=lambda live: len(live.flights))
+                live.busy = True
+                return live
+            if len(self._live) < self._limits.pool_size:
+                live = _Live(asyncio.get_running_loop())
+                self._live.append(live)
+                return live
+            await self._until_freed()
+
+    async def _take(self, live: _Live) -> None:
+        """Wait until no slice runs on `live`, and claim it."""
+        while live.busy:
+            await self._until_freed()
+        live.busy = True
+
+    async def _until_freed(self) -> None:
+        freed = asyncio.get_running_loop().create_future()
+        self._freed.append(freed)
+        await freed
+
+    def _release(self, live: _Live) -> None:
+        live.busy = False
+        freed, self._freed = self._freed, []
+        for waiter in freed:
+            if not waiter.done() and not waiter.get_loop().is_closed():
+                waiter.set_result(None)
+        waits = live.instance.waits if live.instance is not None else None
+        if waits is not None and live.flights and (waits.ready or waits.delivered) and waits.changed is not None:
+            waits.changed.set()
+
+    def _drop(self, live: _Live) -> None:
+        live.dead = True
+        if live in self._live:
+            self._live.remove(live)
+        if live.instance is not None:
+            live.instance.waits.cancel()
+        self._release(live)
+
+    def _poison(self, live: _Live, fault: ExtensionFault) -> None:
+        """A slice faulted: every call in flight on the instance fails with `fault`; it is dropped."""
+        flights, live.flights = live.flights, {}
+        self._drop(live)
+        for _, future in flights.values():
+            if not future.done():
+                future.set_exception(type(fault)(fault.extension, fault.message))
+
+    def _begin(self, live: _Live, handler: int, args_json: str, context: CallContext) -> Flight:
+        """On a worker thread: the instance (made or checked out if need be), and the call's first hop."""
+        if live.instance is None:
+            live.instance = self._checkout()  # type: ignore[assignment]
+        assert live.instance is not None
+        flight = live.instance.flight(handler, args_json, context, self._limits.timeout_ms)
+        live.instance.advance([flight])
+        return flight
+
+    async def _drive(self, live: _Live, handler: int, args_json: str, context: CallContext) -> str:
+        loop = asyncio.get_running_loop()
+        try:
+            flight = await loop.run_in_executor(self._threads, self._begin, live, handler, args_json, context)
+        except ExtensionFault as fault:
+            self._poison(live, fault)
+            raise
+        except BaseException:
+            if live.instance is None:
+                self._drop(live)  # it could not be made
+            else:
+                self._release(live)
+            raise
+        assert live.instance is not None
+        waits = live.instance.waits
+        waits.launch()
+        self._release(live)
+        if not flight.pending or not waits.outstanding:
+            return flight_result(self._name, flight)
+        assert flight.ticket is not None
+        future: asyncio.Future[None] = loop.create_future()
+        live.flights[flight.ticket] = (flight, future)
+        if live.pump is None or live.pump.done():
+            live.pump = loop.create_task(self._pump(live))
+        self._waiting += 1
+        try:
+            await asyncio.wait_for(asyncio.shield(future), max(0.0, context.remaining()))
+        except TimeoutError:
+            live.flights.pop(flight.ticket, None)
+            raise ExtensionTimeout(self._name, wall_timeout_message(self._name)) from None
+        finally:
+            self._waiting -= 1
+        return flight_result(self._name, flight)
+
+    async def _pump(self, live: _Live) -> None:
+        """While calls wait on `live`: after each completion, one hop polls them all."""
+        assert live.instance is not None
+        instance, waits = live.instance, live.instance.waits
+        loop = asyncio.get_running_loop()
+        while live.flights and not live.dead:
+            assert waits.changed is not None
+            waits.changed.clear()
+            if not (waits.ready or waits.delivered):
+                await waits.changed.wait()
+            await self._take(live)
+            if live.dead:
+                return
+            flights = [flight for flight, _ in live.flights.values()]
+            try:
+                await loop.run_in_executor(self._threads, instance.advance, flights)
+            except ExtensionFault as fault:
+                self._poison(live, fault)
+                return
+            except BaseException as exc:
+                self._release(live)
+                failure = ExtensionUnavailable(self._name, f'Extension "{self._name}" is closed') if isinstance(
+                    exc, RuntimeError) else ExtensionFailed(self._name, f"{type(exc).__name__}: {exc}")
+                self._settle(live, failure)
+                return
+            waits.launch()
+            self._release(live)
+            stalled = not waits.outstanding  # nothing can settle what still waits
+            for ticket, (flight, future) in list(live.flights.items()):
+                if (not flight.pending or stalled) and not future.done():
+                    del live.flights[ticket]
+                    future.set_result(None)
+
+    def _settle(self, live: _Live, failure: BaseException | None) -> None:
+        flights, live.flights = live.flights, {}
+        for _, future in flights.values():
+            if future.done():
+                continue
+            if failure is None:
+                future.set_result(None)
+            else:
+                future.set_exception(failure)
 
     def _decode_output(self, text: str) -> Json:
         """What a call returned, read by the host's one JSON decoder (`MAX_JSON_DEPTH`, numbers,
@@ -148,10 +355,18 @@ class PooledSandbox:
         raise InvalidExtensionOutput(self._name, f'Extension "{self._name}" returned {reason}')
 
     def close(self) -> None:
+        """Close: calls in flight fail with `ExtensionUnavailable`, what they waited for is cancelled."""
         self._status = SandboxStatus.closed
         with self._lock:
             self._idle.clear()
         self._threads.shutdown(wait=False, cancel_futures=True)
+        for live in list(self._live):
+            with contextlib.suppress(RuntimeError):  # its loop is closed: nothing awaits it any more
+                live.loop.call_soon_threadsafe(self._closed, live)
+
+    def _closed(self, live: _Live) -> None:
+        self._settle(live, ExtensionUnavailable(self._name, f'Extension "{self._name}" is closed'))
+        self._drop(live)
 
     # -- instances ------------------------------------------------------------
 
