@@ -20,7 +20,7 @@ from wasmtime.component._enter import enter_wasm
 
 from host.capabilities import CallContext, CapabilitySet
 from host.capabilities.base import Starter
-from host.errors import CapabilityDenied, ExtensionFailed, ExtensionLoadError, ExtensionTimeout
+from host.errors import CapabilityDenied, ExtensionFailed, ExtensionFault, ExtensionLoadError, ExtensionTimeout
 from host.runtime.engine import Engine
 from host.runtime.faults import first_line, translate_engine_error, translate_guest_error
 from host.runtime.footprint import StoreBudget
@@ -74,10 +74,18 @@ class Flight:
     """The JSON result text once `done` ("" for nothing)."""
     error: ExtensionFailed | None = None
     """The guest's error once `failed`."""
+    seen: int = -1
+    """`Waits.deliveries` when its last slice began; -1 until it was polled once after `invoke`."""
 
     @property
     def pending(self) -> bool:
         return self.result is None and self.error is None
+
+    def needs_poll(self, waits: Waits) -> bool:
+        """Whether a poll could find it changed. Between two export calls the guest runs every
+        promise job queued (componentize-js), so a pending call changes only after the guest read
+        completions (in any slice) since its last slice began, or after its `invoke` (its own jobs)."""
+        return self.pending and (self.ticket is None or waits.deliveries > self.seen)
 
 
 _current = threading.local()
@@ -118,13 +126,14 @@ def _import(capability: Callable[..., object], returns_value: bool) -> Callable[
 
 def _start_import(starter: Starter) -> Callable[..., object]:
     """Wrap a `*-start` capability as a WIT import returning `result<u32, string>`: the wait it
-    returns is registered with the instance's `Waits`, its handle is the ok value."""
+    returns is registered with the instance's `Waits`, its handle is the ok value. (wasmtime-py
+    tells the cases of a `result<u32, string>` apart by their Python type: an int is ok, a str err.)"""
 
     def host_function(_store: object, *args: object) -> object:
         return _guarded(
             getattr(_current, "call", None),
-            lambda call: cm.Variant("ok", call.waits.add(starter(call.context, *args))),
-            lambda message: cm.Variant("err", message),
+            lambda call: call.waits.add(starter(call.context, *args)),
+            lambda message: message,
         )
 
     return host_function
@@ -268,6 +277,8 @@ class ComponentInstance:
         return Flight(_Call(self.store, call, timeout_ms, self.waits), handler, args_json)
 
     def _step(self, flight: Flight) -> None:
+        invoked = flight.ticket is None
+        flight.seen = self.waits.deliveries
         if flight.ticket is None:
             state = self._run(self._invoke, flight.call, flight.handler, flight.args_json)
         else:
@@ -275,27 +286,27 @@ class ComponentInstance:
         assert isinstance(state, cm.Variant)
         if state.tag == "pending":
             flight.ticket = int(str(state.payload))
+            if invoked:
+                flight.seen = -1  # its own promise jobs ran after `invoke` answered: poll once
         elif state.tag == "failed":
-            flight.error = translate_guest_error(self.name, str(state.payload))
+            error = translate_guest_error(self.name, str(state.payload))
+            if isinstance(error, ExtensionFault):
+                raise error  # the guest's runtime ran out of memory or stack: poisoned
+            flight.error = error
         else:
             flight.result = str(state.payload)
 
     def advance(self, flights: Sequence[Flight]) -> None:
-        """One thread hop: invoke the flights not started, poll the pending ones, and poll again
-        while that can make progress (the guest read completions, whose promise jobs run at its
-        next export call; or nothing is waited for: a promise that settles by itself). Returns
-        with flights still pending when the instance waits for something, or after `MAX_POLLS`
-        rounds (`stalled`). A fault raises: the instance must not be used again."""
-        pending = [flight for flight in flights if flight.pending]
-        rounds = 0
-        while pending:
-            self.waits.delivered = False
-            for flight in pending:
-                self._step(flight)
-            pending = [flight for flight in pending if flight.pending]
-            rounds += 1
-            if not pending or rounds > MAX_POLLS or (self.waits.outstanding and not self.waits.delivered):
+        """One thread hop: invoke the flights not started and poll the pending ones that could
+        have changed (`Flight.needs_poll`; all of them when completions wait to be read), round after round (at most `MAX_POLLS`), until every
+        flight is done or waits for something. A fault raises: the instance must not be used again."""
+        for _ in range(MAX_POLLS):
+            ready = self.waits.ready  # a poll would hand the guest what completed: poll them all
+            todo = [flight for flight in flights if flight.needs_poll(self.waits) or (ready and flight.pending)]
+            if not todo:
                 return
+            for flight in todo:
+                self._step(flight)
 
     def invoke(self, handler: int, args_json: str, call: CallContext, timeout_ms: int) -> str:
         """Run a handler to completion on this thread; returns its JSON result text ("" for
@@ -305,7 +316,7 @@ class ComponentInstance:
         try:
             while True:
                 self.advance([flight])
-                if not flight.pending or not self.waits.outstanding:
+                if not flight.pending or flight.needs_poll(self.waits) or not self.waits.outstanding:
                     break
                 if call.remaining() <= 0:
                     raise ExtensionTimeout(self.name, wall_timeout_message(self.name))
@@ -317,6 +328,11 @@ class ComponentInstance:
 
 def wall_timeout_message(name: str) -> str:
     return f'Extension "{name}" did not finish within its wall-clock time limit'
+
+
+def stalled(flight: Flight, waits: Waits) -> bool:
+    """A pending flight that nothing can change any more: no poll could, and nothing is awaited."""
+    return flight.pending and not flight.needs_poll(waits) and not waits.outstanding
 
 
 def flight_result(name: str, flight: Flight) -> str:

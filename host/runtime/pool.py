@@ -52,7 +52,7 @@ from host.errors import (
 )
 from host.extensions.limits import MAX_REGISTRATION_BYTES
 from host.jsontext import JsonRefused, JsonTooDeep, loads
-from host.runtime.component import ComponentInstance, Flight, flight_result, wall_timeout_message
+from host.runtime.component import ComponentInstance, Flight, flight_result, stalled, wall_timeout_message
 from host.runtime.faults import output_refused
 from host.sandbox import Limits, SandboxStatus
 from host.types import UNDEFINED, ExtensionKind, Json, RegisterContext, Registration, Undefined
@@ -234,9 +234,15 @@ class PooledSandbox:
         for waiter in freed:
             if not waiter.done() and not waiter.get_loop().is_closed():
                 waiter.set_result(None)
-        waits = live.instance.waits if live.instance is not None else None
-        if waits is not None and live.flights and (waits.ready or waits.delivered) and waits.changed is not None:
-            waits.changed.set()
+        if live.instance is not None and live.instance.waits.changed is not None and self._due(live):
+            live.instance.waits.changed.set()
+
+    @staticmethod
+    def _due(live: _Live) -> bool:
+        """Whether a hop could move one of the calls waiting on `live` on."""
+        assert live.instance is not None
+        waits = live.instance.waits
+        return waits.ready or any(flight.needs_poll(waits) for flight, _ in live.flights.values())
 
     def _drop(self, live: _Live) -> None:
         live.dead = True
@@ -244,6 +250,8 @@ class PooledSandbox:
             self._live.remove(live)
         if live.instance is not None:
             live.instance.waits.cancel()
+        if live.pump is not None and live.pump is not asyncio.current_task():
+            live.pump.cancel()
         self._release(live)
 
     def _poison(self, live: _Live, fault: ExtensionFault) -> None:
@@ -280,7 +288,7 @@ class PooledSandbox:
         waits = live.instance.waits
         waits.launch()
         self._release(live)
-        if not flight.pending or not waits.outstanding:
+        if not flight.pending or stalled(flight, waits):
             return flight_result(self._name, flight)
         assert flight.ticket is not None
         future: asyncio.Future[None] = loop.create_future()
@@ -305,7 +313,7 @@ class PooledSandbox:
         while live.flights and not live.dead:
             assert waits.changed is not None
             waits.changed.clear()
-            if not (waits.ready or waits.delivered):
+            if not self._due(live):
                 await waits.changed.wait()
             await self._take(live)
             if live.dead:
@@ -316,6 +324,8 @@ class PooledSandbox:
             except ExtensionFault as fault:
                 self._poison(live, fault)
                 return
+            except asyncio.CancelledError:
+                raise
             except BaseException as exc:
                 self._release(live)
                 failure = ExtensionUnavailable(self._name, f'Extension "{self._name}" is closed') if isinstance(
@@ -324,9 +334,8 @@ class PooledSandbox:
                 return
             waits.launch()
             self._release(live)
-            stalled = not waits.outstanding  # nothing can settle what still waits
             for ticket, (flight, future) in list(live.flights.items()):
-                if (not flight.pending or stalled) and not future.done():
+                if (not flight.pending or stalled(flight, waits)) and not future.done():
                     del live.flights[ticket]
                     future.set_result(None)
 

@@ -32,8 +32,8 @@ class Waits:
         self._starting: list[tuple[int, Wait]] = []
         self._tasks: dict[int, asyncio.Task[str]] = {}
         self._completed: list[tuple[int, bool, str]] = []
-        self.delivered = False
-        """Set when the guest read completions: its promise jobs must run (another poll)."""
+        self.deliveries = 0
+        """How many times the guest read completions (each queues promise jobs: calls may change)."""
         self.changed: asyncio.Event | None = None
         """Set on the event loop when a wait completes (made by the first `launch`)."""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -52,7 +52,7 @@ class Waits:
             done, self._completed = self._completed, []
         if not done:
             return "[]"
-        self.delivered = True
+        self.deliveries += 1
         return json.dumps([[handle, ok, text] for handle, ok, text in done])
 
     @property

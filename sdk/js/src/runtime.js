@@ -1,7 +1,9 @@
 // The exthost JavaScript runtime: one WebAssembly component that evaluates an
 // extension's ES module source (`register`) and calls the handlers it
 // registered (`invoke`, `poll`). See sdk/wit/extension.wit.
-import { log as hostLog, sleep as hostSleep, request as hostRequest } from 'exthost:extension/api@0.1.0';
+import {
+  log as hostLog, sleepStart as hostSleepStart, requestStart as hostRequestStart, completed as hostCompleted,
+} from 'exthost:extension/api@0.1.0';
 import { transformModule } from './esm.js';
 import { dynamicImportError, installSandboxGlobals } from './globals.js';
 import { installIntl } from './intl.js';
@@ -20,6 +22,32 @@ function format(value) {
   }
 }
 
+// Waiting without a host thread (sdk/wit/extension.wit): a `*-start` import returns a handle at
+// once; the host completes it on its event loop and the result is read with `completed()` at the
+// start of every `invoke` and `poll`, which settles the promise waiting on that handle.
+const waiting = new Map();
+
+function startWait(start) {
+  let handle;
+  try {
+    handle = start();
+  } catch (e) {
+    return Promise.reject(new Error(messageOf(e)));
+  }
+  return new Promise((resolve, reject) => waiting.set(handle, { resolve, reject }));
+}
+
+function deliverCompleted() {
+  const finished = JSON.parse(hostCompleted());
+  for (const [handle, ok, text] of finished) {
+    const wait = waiting.get(handle);
+    if (!wait) continue;
+    waiting.delete(handle);
+    if (ok) wait.resolve(text);
+    else wait.reject(new Error(text));
+  }
+}
+
 const api = Object.freeze({
   log(...messages) {
     try {
@@ -29,17 +57,13 @@ const api = Object.freeze({
     }
   },
   sleep(ms = 0) {
-    try {
-      hostSleep(Math.max(0, Math.min(Number(ms) || 0, 0xffffffff)) >>> 0);
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(new Error(messageOf(e)));
-    }
+    return startWait(() => hostSleepStart(Math.max(0, Math.min(Number(ms) || 0, 0xffffffff)) >>> 0)).then(() => undefined);
   },
   request(url, options = {}) {
+    let sent;
     try {
       const { method = 'GET', headers = {}, body } = options ?? {};
-      const sent = { method: String(method).toUpperCase(), headers: { ...headers } };
+      sent = { method: String(method).toUpperCase(), headers: { ...headers } };
       if (body !== undefined && body !== null) {
         if (typeof body === 'string') {
           sent.body = body;
@@ -50,10 +74,10 @@ const api = Object.freeze({
           }
         }
       }
-      return Promise.resolve(JSON.parse(hostRequest(String(url), JSON.stringify(sent))));
     } catch (e) {
       return Promise.reject(new Error(messageOf(e)));
     }
+    return startWait(() => hostRequestStart(String(url), JSON.stringify(sent))).then((text) => JSON.parse(text));
   },
 });
 
@@ -219,6 +243,7 @@ export const guest = {
     }
   },
   invoke(handler, args) {
+    deliverCompleted();
     const fn = handlers[handler];
     if (!fn) return failed(new RangeError(`no handler number ${handler}`));
     try {
@@ -228,6 +253,7 @@ export const guest = {
     }
   },
   poll(ticket) {
+    deliverCompleted();
     const state = tickets.get(ticket);
     if (!state) return failed(new RangeError(`no pending call ${ticket}`));
     if (!state.settled) return { tag: 'pending', val: ticket };
