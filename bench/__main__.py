@@ -10,6 +10,7 @@ from bench.common import Row
 
 SECTIONS = [
     ("Endpoints and the JS runtime", "bench.endpoint"),
+    ("Waiting without threads", "bench.waiting"),
     ("Items and hooks", "bench.items"),
     ("Queries in the database", "bench.query"),
     ("Flows", "bench.flows"),

@@ -87,6 +87,8 @@ class _Loop:
         return asyncio.run_coroutine_threadsafe(_await(awaitable), self.loop).result()
 
     def close(self) -> None:
+        # what lives as long as the loop (the request capability's connections) closes with it
+        asyncio.run_coroutine_threadsafe(self.loop.shutdown_asyncgens(), self.loop).result()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join()
         self.loop.close()

@@ -368,10 +368,9 @@ class _Requester:
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
-
-    def close(self) -> None:
-        self.client.close()
-        self.async_backend.close()
+        self._holders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncIterator[None]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _prepare(self, ctx: CallContext, url: str, options_json: str) -> _Hops:
         """The checks made before anything is sent (a refusal the guest gets at once)."""
@@ -405,7 +404,7 @@ class _Requester:
         return self._send(hops)
 
     async def _send(self, hops: _Hops) -> str:
-        client = self._async_client()
+        client = await self._async_client()
         with hops.failures(), deadline(hops.until):
             while True:
                 request = hops.request(client)
@@ -420,16 +419,21 @@ class _Requester:
                 finally:
                     await response.aclose()
 
-    def _async_client(self) -> httpx.AsyncClient:
-        """The client of the running loop (its connections belong to it)."""
+    async def _async_client(self) -> httpx.AsyncClient:
+        """The client of the running loop (its connections belong to it), closed when the loop
+        shuts its async generators down (`asyncio.run` and uvicorn do, before closing it)."""
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
             client = self._async_clients[loop] = make_async_client(self.async_backend, self.transport)
+            holder = _closed_with_the_loop(client)
+            await anext(holder)
+            self._holders[loop] = holder
         return client
 
     async def _read_raw(self, response: httpx.Response, url: str) -> list[bytes]:
         """The body as it came (before decoding), refused past `max_bytes` as it arrives."""
+        self._declared(response, url)
         chunks: list[bytes] = []
         async for chunk in response.aiter_raw():
             chunks.append(chunk)
@@ -455,12 +459,17 @@ class _Requester:
             raise CapabilityDenied(f"No permission to access {where}: {exc.message}") from None
         return target
 
-    def _result(self, response: httpx.Response, url: str, raw: Iterable[bytes]) -> RequestResult:
+    def _declared(self, response: httpx.Response, url: str) -> None:
+        """Refuse a response whose `Content-Length` is past `max_bytes`, before reading it."""
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             raise CapabilityDenied(
                 f'Response from "{url}" refused: {declared} bytes is more than the {self.max_bytes} allowed'
             )
+
+    def _result(self, response: httpx.Response, url: str, raw: Iterable[bytes]) -> RequestResult:
+        """The result of the final hop, from its body `raw` as it came (still encoded)."""
+        self._declared(response, url)
         chunks: list[bytes] = []
         size = 0
         encoding = response.headers.get("content-encoding")
@@ -483,6 +492,14 @@ class _Requester:
             headers=dict(response.headers.items()),
             data=data,
         )
+
+
+async def _closed_with_the_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Suspended once started: the loop closes it (and so the client) at `shutdown_asyncgens`."""
+    try:
+        yield
+    finally:
+        await client.aclose()
 
 
 def _too_large(url: str, max_bytes: int) -> CapabilityDenied:
@@ -595,8 +612,14 @@ def make_requests(
     def request_start(ctx: CallContext, url: str, options_json: str) -> Coroutine[Any, Any, str]:
         return requester.start(ctx, url, options_json)
 
-    weakref.finalize(request, requester.close)
+    # when neither capability is referenced any more, the requester goes: its client and lookup threads with it
+    weakref.finalize(requester, _close, requester.client, requester.async_backend)
     return request, request_start
+
+
+def _close(client: httpx.Client, backend: AsyncGuardedBackend) -> None:
+    client.close()
+    backend.close()
 
 
 def make_request(

@@ -298,8 +298,9 @@ class ComponentInstance:
 
     def advance(self, flights: Sequence[Flight]) -> None:
         """One thread hop: invoke the flights not started and poll the pending ones that could
-        have changed (`Flight.needs_poll`; all of them when completions wait to be read), round after round (at most `MAX_POLLS`), until every
-        flight is done or waits for something. A fault raises: the instance must not be used again."""
+        have changed (`Flight.needs_poll`; all of them when completions wait to be read), round
+        after round (at most `MAX_POLLS`), until every flight is done or waits for something.
+        A fault raises: the instance must not be used again."""
         for _ in range(MAX_POLLS):
             ready = self.waits.ready  # a poll would hand the guest what completed: poll them all
             todo = [flight for flight in flights if flight.needs_poll(self.waits) or (ready and flight.pending)]

@@ -1,5 +1,10 @@
+"""The `request` capability, each test run twice: through `request` (blocking, on the caller's
+thread) and through `request-start` (the same checks at once, the request on an event loop):
+one set of rules, two ways to wait."""
+
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import tracemalloc
@@ -9,13 +14,22 @@ import pytest
 
 from host.capabilities import netguard
 from host.capabilities.base import CallContext, Capability
-from host.capabilities.request import make_request, url_allowed
+from host.capabilities.request import make_requests, url_allowed
 from host.config import Settings
 from host.errors import CapabilityDenied
 from host.extensions.manifest import RequestScope
 from tests.capabilities.conftest import LocalServer, bomb
 
 LOOPBACK_ALLOWED = ["192.0.2.0/24"]
+
+
+@pytest.fixture(autouse=True, params=["request", "request-start"])
+def way(request: pytest.FixtureRequest) -> str:
+    _WAY[0] = request.param
+    return str(request.param)
+
+
+_WAY = ["request"]
 
 
 def settings(deny: list[str] | None = LOOPBACK_ALLOWED, **overrides: Any) -> Settings:
@@ -37,7 +51,19 @@ def capability(
         if methods is None
         else RequestScope.model_validate({"urls": urls, "methods": methods})
     )
-    return make_request(scope, settings(deny, **overrides))
+    blocking, start = make_requests(scope, settings(deny, **overrides))
+    if _WAY[0] == "request":
+        return blocking
+
+    def started(context: CallContext, url: str, options_json: str) -> str:
+        wait = start(context, url, options_json)  # refusals known at once raise here
+
+        async def run() -> str:
+            return await wait
+
+        return asyncio.run(run())
+
+    return started
 
 
 def call(request: Capability, url: str, options: dict[str, Any] | None = None, seconds: float = 10) -> Any:

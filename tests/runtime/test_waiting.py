@@ -15,7 +15,7 @@ import pytest
 from host.capabilities import CallContext, build_capabilities
 from host.capabilities.base import Starter
 from host.config import Settings
-from host.errors import ExtensionOutOfMemory, ExtensionTimeout
+from host.errors import ExtensionOutOfMemory, ExtensionTimeout, ExtensionUnavailable
 from host.extensions.manifest import Scopes
 from host.paths import SDK_PATH
 from host.runtime import Runtime
@@ -102,7 +102,7 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 def open_operation(
     runtime: Runtime, folder: Path, name: str, source: str, scopes: dict[str, Any],
-    sleep_start: Callable[[Starter], Starter] | None = None,
+    sleep_start: Callable[[Starter], Starter] | None = None, single_use: bool = False,
 ) -> PooledSandbox:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.js"
@@ -110,7 +110,7 @@ def open_operation(
     capabilities = build_capabilities(name, Scopes.model_validate(scopes), runtime.settings)
     if sleep_start is not None:
         capabilities = dataclasses.replace(capabilities, sleep_start=sleep_start(capabilities.sleep_start))
-    return runtime.open(name, ExtensionKind.operation, path, capabilities)
+    return runtime.open(name, ExtensionKind.operation, path, capabilities, single_use=single_use)
 
 
 def handler_of(sandbox: PooledSandbox) -> int:
@@ -127,6 +127,14 @@ class Gate:
         self.opened: asyncio.Event | None = None
         self.held = 0
         self.most_held = 0
+
+    def open(self, loop: LoopThread) -> None:
+        def opening() -> None:
+            if self.opened is None:
+                self.opened = asyncio.Event()
+            self.opened.set()
+
+        loop.loop.call_soon_threadsafe(opening)
 
     def wrap(self, start: Starter) -> Starter:
         def held(ctx: CallContext, *args: object) -> Coroutine[Any, Any, str]:
@@ -168,6 +176,7 @@ class LoopThread:
             await asyncio.gather(*tasks, return_exceptions=True)
 
         self.submit(cancel_the_rest()).result(timeout=10)
+        self.submit(self.loop.shutdown_asyncgens()).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()
@@ -197,7 +206,7 @@ def test_hundreds_of_sleeping_calls_hold_a_handful_of_threads(
         wait_for(lambda: sum(sandbox.waiting for sandbox in sandboxes) == total, f"{total} calls waiting")
         threads = threading.active_count()
         assert gate.held == total
-        loop.loop.call_soon_threadsafe(lambda: gate.opened and gate.opened.set())
+        gate.open(loop)
         answers = [(n, future.result(timeout=60)) for n, future in futures]
     finally:
         for sandbox in sandboxes:
@@ -214,7 +223,7 @@ def test_promise_all_of_sleeps_waits_for_them_together(runtime: Runtime, tmp_pat
     try:
         future = loop.submit(sandbox.call(handler_of(sandbox), [{"n": 4, "ms": 5, "twice": True}, {}]))
         wait_for(lambda: gate.held == 2, "both sleeps of one call held at once")
-        loop.loop.call_soon_threadsafe(lambda: gate.opened and gate.opened.set())
+        gate.open(loop)
         assert future.result(timeout=60) == 8
     finally:
         sandbox.close()
@@ -296,7 +305,7 @@ def test_a_fault_fails_the_calls_in_flight_on_its_instance(
                 future.result(timeout=60)
         assert sandbox.waiting == 0
         # the next call runs on a new instance (its count of calls starts again)
-        loop.loop.call_soon_threadsafe(lambda: gate.opened and gate.opened.set())
+        gate.open(loop)
         assert loop.submit(sandbox.call(handler, [{"what": "wait", "ms": 1}, {}])).result(timeout=60) == 1
         assert sandbox.instances_made == made + 1
     finally:
@@ -314,3 +323,29 @@ def test_a_call_waiting_past_its_wall_limit_times_out(tmp_path: Path, loop: Loop
     finally:
         sandbox.close()
         local.close()
+
+
+def test_single_use_keeps_one_call_per_instance(runtime: Runtime, tmp_path: Path, loop: LoopThread) -> None:
+    gate = Gate()
+    sandbox = open_operation(runtime, tmp_path, "single", FAULTY, {"sleep": {}}, gate.wrap, single_use=True)
+    handler = handler_of(sandbox)
+    try:
+        futures = [loop.submit(sandbox.call(handler, [{"what": "wait", "ms": 1}, {}])) for _ in range(3)]
+        wait_for(lambda: sandbox.waiting == 3, "3 calls waiting")
+        gate.open(loop)
+        # each ran in a fresh instance: the module's counter is 1 every time
+        assert [future.result(timeout=60) for future in futures] == [1, 1, 1]
+    finally:
+        sandbox.close()
+
+
+def test_close_fails_the_calls_waiting(runtime: Runtime, tmp_path: Path, loop: LoopThread) -> None:
+    gate = Gate()  # never opened
+    sandbox = open_operation(runtime, tmp_path, "closing", SLEEPER, {"sleep": {}}, gate.wrap)
+    futures = [loop.submit(sandbox.call(handler_of(sandbox), [{"n": n, "ms": 1}, {}])) for n in range(4)]
+    wait_for(lambda: sandbox.waiting == 4, "4 calls waiting")
+    sandbox.close()
+    for future in futures:
+        with pytest.raises(ExtensionUnavailable):
+            future.result(timeout=60)
+    wait_for(lambda: gate.held == 0, "what they waited for to be cancelled")

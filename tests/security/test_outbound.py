@@ -168,14 +168,17 @@ class TestInternet(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        if (host, port) in self.routes:
-            host, port = self.routes[(host, port)]
-        else:
-            address = parse_address(host)
-            local = address is not None and any(f.is_loopback or f.is_unspecified for f in address_forms(address))
-            if not local:
-                raise httpcore.ConnectError(f"{host}:{port} is outside the test network")
+        host, port = self.route(host, port)
         return self.real.connect_tcp(host, port, timeout, local_address, socket_options)
+
+    def route(self, host: str, port: int) -> tuple[str, int]:
+        if (host, port) in self.routes:
+            return self.routes[(host, port)]
+        address = parse_address(host)
+        local = address is not None and any(f.is_loopback or f.is_unspecified for f in address_forms(address))
+        if not local:
+            raise httpcore.ConnectError(f"{host}:{port} is outside the test network")
+        return host, port
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
@@ -184,6 +187,35 @@ class TestInternet(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self.real.sleep(seconds)
+
+
+class AsyncTestInternet(httpcore.AsyncNetworkBackend):
+    """`TestInternet` for requests sent on the event loop (`request-start`)."""
+
+    __test__ = False
+
+    def __init__(self, internet: TestInternet) -> None:
+        self.internet = internet
+        self.real = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        host, port = self.internet.route(host, port)
+        return await self.real.connect_tcp(host, port, timeout, local_address, socket_options)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("no unix sockets in the test network")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.real.sleep(seconds)
 
 
 @dataclass
@@ -239,6 +271,7 @@ def network() -> Iterator[Network]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(netguard, "resolve", dns)
         patch.setattr(netguard, "system_backend", lambda: internet)
+        patch.setattr(netguard, "async_system_backend", lambda: AsyncTestInternet(internet))
         yield Network(victims, public, dns, internet)
     for server, thread in zip(servers, threads, strict=True):
         server.shutdown()
