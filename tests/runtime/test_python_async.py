@@ -241,3 +241,59 @@ async def forgot(req):
 """, {"request": {"urls": [f"{echo.url}/*"]}})
         with pytest.raises(ExtensionFailed, match="await request"):
             call(sandbox, 0, {})
+
+
+def test_asyncio_timeouts_tasks_and_primitives_run_on_the_sandbox_loop(runtime: Runtime, tmp_path: Path) -> None:
+    sandbox = open_source(runtime, tmp_path, "asyncio", """
+import asyncio
+from directus_api import router, sleep
+
+@router.get("/")
+async def everything(req):
+    out = {}
+    try:
+        async with asyncio.timeout(0.05):
+            await sleep(30000)
+    except TimeoutError:
+        out["timeout"] = "timed out"
+    try:
+        await asyncio.wait_for(sleep(30000), 0.05)
+    except TimeoutError:
+        out["wait_for"] = "timed out"
+    queue, ready, lock = asyncio.Queue(), asyncio.Event(), asyncio.Lock()
+
+    async def producer():
+        await asyncio.sleep(0.01)
+        await queue.put("item")
+        ready.set()
+
+    task = asyncio.create_task(producer())
+    async with lock:
+        out["queue"] = await queue.get()
+    await ready.wait()
+    await task
+    try:
+        asyncio.run(asyncio.sleep(0))
+    except RuntimeError as error:
+        out["run"] = str(error)
+    return {"status": 200, "body": out}
+""", {"sleep": {}})
+    body = call(sandbox, 0, {})["body"]
+    assert body["timeout"] == body["wait_for"] == "timed out"  # the 30 s sleeps were left behind
+    assert body["queue"] == "item"
+    assert "asyncio.run is not available" in body["run"]
+
+
+def test_asyncio_timers_need_the_sleep_scope(runtime: Runtime, tmp_path: Path) -> None:
+    sandbox = open_source(runtime, tmp_path, "no-timers", """
+import asyncio
+from directus_api import HostError, router
+
+@router.get("/")
+async def nap(req):
+    try:
+        await asyncio.sleep(0.01)
+    except HostError as error:
+        return {"status": 200, "body": str(error)}
+""")
+    assert call(sandbox, 0, {})["body"] == 'No permission to access "sleep"'
