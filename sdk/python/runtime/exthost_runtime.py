@@ -6,14 +6,23 @@ sdk/wit/extension.wit.
 Messages are the same as the JS runtime's: the registration JSON, `done("")` when a
 handler returned nothing, and a `GuestError` JSON (`{message, name, fault?}`)
 when it raised; `fault` is "out-of-memory" for MemoryError and "stack-overflow"
-for RecursionError. Coroutines run to completion inside `invoke` (there is no
-event loop: the capabilities are synchronous host calls), so `poll` is never needed.
+for RecursionError.
+
+An `async def` handler runs as an asyncio task on the instance's `SandboxLoop`
+(directus_api/_loop.py). `invoke` runs it until it waits on a host handle
+(`await sleep(ms)`, `await request(url)`, an asyncio timer) and then answers
+`pending(ticket)`; the host completes the handle on its event loop and calls
+`poll(ticket)`. Every `invoke` and `poll` first reads `completed()` and runs the
+tasks it wakes (skipped while no wait is outstanding: then nothing can have
+completed), so several calls may wait in one instance at once. Plain
+(synchronous) handlers call the blocking `sleep`/`request` imports as before.
 """
 
 from __future__ import annotations
 
 # Modules an extension may import: only what is imported while the component is
 # pre-initialised is inside it (the sandbox has no file system to import from).
+import asyncio
 import base64  # noqa: F401
 import binascii  # noqa: F401
 import bisect  # noqa: F401
@@ -53,6 +62,7 @@ from typing import Any
 
 import directus_api
 import directus_api._api as api_module
+import directus_api._loop as loop_module
 import directus_api._register as register_module
 import directus_api._types  # noqa: F401
 from wit_world import exports
@@ -83,6 +93,12 @@ select.poll = _not_available("select.poll", "there is nothing to wait for")
 os._exit = _not_available("os._exit", "return or raise instead")
 os.abort = _not_available("os.abort", "return or raise instead")
 
+# asyncio (pre-imported above, for the loop of async handlers) imported these too; an extension
+# still cannot import them: there is no network, thread or process in the sandbox
+for _module in ("socket", "_socket", "threading", "subprocess", "selectors", "concurrent", "concurrent.futures",
+                "ssl", "_ssl"):
+    sys.modules.pop(_module, None)
+
 
 def _message(error: BaseException) -> str:
     if isinstance(error, Err):
@@ -111,8 +127,24 @@ class _HostBackend:
         except Err as e:
             raise directus_api.HostError(_message(e)) from None
 
+    def sleep_start(self, ms: int) -> int:
+        try:
+            return host.sleep_start(ms)
+        except Err as e:
+            raise directus_api.HostError(_message(e)) from None
 
-api_module._install(_HostBackend())
+    def request_start(self, url: str, options: str) -> int:
+        try:
+            return host.request_start(url, options)
+        except Err as e:
+            raise directus_api.HostError(_message(e)) from None
+
+
+_backend = _HostBackend()
+api_module._install(_backend)
+_loop = loop_module.SandboxLoop(_backend)
+asyncio.run = _not_available("asyncio.run", "make the handler `async def` and await instead")
+asyncio.new_event_loop = _not_available("asyncio.new_event_loop", "make the handler `async def` and await instead")
 
 
 class _Console:
@@ -177,20 +209,44 @@ def _done(value: object) -> g.CallState:
         return _failed(TypeError(f"the handler's result cannot be sent as JSON: {e}"))
 
 
-def _complete(awaitable: Any) -> Any:
-    """Run a coroutine to completion: the capabilities never suspend, so nothing needs a loop."""
-    coroutine = awaitable.__await__()
+def _outcome(task: asyncio.Future[Any]) -> g.CallState:
+    """The state of a finished task."""
+    if task.cancelled():
+        return _failed(asyncio.CancelledError("the handler's task was cancelled"))
+    error = task.exception()
+    return _failed(error) if error is not None else _done(task.result())
+
+
+def _resume() -> None:
+    """Hand the host's completed handles to the loop and run the tasks they woke.
+
+    Only when a wait is outstanding: with none, nothing can have completed, and a
+    call that never waits crosses no extra host call."""
+    if not _loop.waiting:
+        return
+    completed = host.completed()
+    _loop.enter()
     try:
-        while True:
-            yielded = coroutine.send(None)
-            if yielded is not None:
-                coroutine.throw(
-                    RuntimeError(
-                        "only the directus_api capabilities can be awaited in the sandbox (there is no event loop)"
-                    )
-                )
-    except StopIteration as stop:
-        return stop.value
+        if completed != "[]":
+            _loop.complete(json.loads(completed))
+        _loop.run_ready()
+    finally:
+        _loop.leave()
+
+
+def _start(awaitable: Any) -> asyncio.Future[Any]:
+    """A task for an async handler, run until it first waits."""
+    _loop.enter()
+    try:
+        task = _loop.start(awaitable)
+        _loop.run_ready()
+        return task
+    finally:
+        _loop.leave()
+
+
+_calls: dict[int, asyncio.Future[Any]] = {}
+_tickets = iter(range(1, 0xFFFFFFFF))
 
 
 def _arity(fn: Any) -> int | None:
@@ -258,15 +314,32 @@ class Guest(exports.Guest):
             return _failed(IndexError(f"no handler number {handler}"))
         fn, arity = handlers[handler], _state["arity"][handler]
         try:
+            _resume()
             values = json.loads(args)
             if arity is not None:
                 values = values[:arity]
             result = fn(*values)
-            if inspect.isawaitable(result):
-                result = _complete(result)
-            return _done(result)
+            if not inspect.isawaitable(result):
+                return _done(result)
+            task = _start(result)
+            if task.done():
+                return _outcome(task)
+            ticket = next(_tickets)
+            _calls[ticket] = task
+            return g.CallState_Pending(ticket)
         except BaseException as e:  # noqa: BLE001 - reported to the host as `failed`
             return _failed(e)
 
     def poll(self, ticket: int) -> g.CallState:
-        return _failed(LookupError(f"no pending call {ticket}"))
+        try:
+            _resume()
+        except BaseException as e:  # noqa: BLE001 - e.g. SystemExit out of a task: fails the call asked about
+            _calls.pop(ticket, None)
+            return _failed(e)
+        task = _calls.get(ticket)
+        if task is None:
+            return _failed(LookupError(f"no pending call {ticket}"))
+        if not task.done():
+            return g.CallState_Pending(ticket)
+        del _calls[ticket]
+        return _outcome(task)
