@@ -112,11 +112,12 @@ def _import(capability: Callable[..., object], returns_value: bool) -> Callable[
 
     def host_function(_store: object, *args: object) -> object:
         if returns_value:
-            return _guarded(
-                getattr(_current, "call", None),
-                lambda call: cm.Variant("ok", capability(call.context, *args)),
-                lambda message: cm.Variant("err", message),
-            )
+            def run(call: _Call) -> object:
+                value = capability(call.context, *args)
+                call.waits.received += len(value) if isinstance(value, str) else 0
+                return cm.Variant("ok", value)
+
+            return _guarded(getattr(_current, "call", None), run, lambda message: cm.Variant("err", message))
         return _guarded(
             getattr(_current, "call", None), lambda call: capability(call.context, *args), lambda message: message
         )
@@ -280,6 +281,7 @@ class ComponentInstance:
         invoked = flight.ticket is None
         flight.seen = self.waits.deliveries
         if flight.ticket is None:
+            self.waits.received += len(flight.args_json)
             state = self._run(self._invoke, flight.call, flight.handler, flight.args_json)
         else:
             state = self._run(self._poll, flight.call, flight.ticket)

@@ -35,8 +35,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from pydantic import ValidationError
@@ -54,6 +54,7 @@ from host.extensions.limits import MAX_REGISTRATION_BYTES
 from host.jsontext import JsonRefused, JsonTooDeep, loads
 from host.runtime.component import ComponentInstance, Flight, flight_result, stalled, wall_timeout_message
 from host.runtime.faults import output_refused
+from host.runtime.threads import CallThreads, ThreadsClosed
 from host.sandbox import Limits, SandboxStatus
 from host.types import UNDEFINED, ExtensionKind, Json, RegisterContext, Registration, Undefined
 
@@ -105,6 +106,14 @@ def encode_args(args: Sequence[Json]) -> str:
     return text
 
 
+WEAR_SHARE = 16
+"""A component instance that received more than 1/`WEAR_SHARE` of its memory limit in text
+(`Waits.received`: call arguments, completions, `request` results) takes no new call and is
+replaced once its calls end. The JS runtime's bindings never free the buffers of strings the
+host hands them (componentize-js issue #330): without this, an instance that received a few
+large bodies runs out of memory in a later call, failing it."""
+
+
 @dataclass(eq=False)
 class _Live:
     """A component instance serving calls on the event loop."""
@@ -119,6 +128,9 @@ class _Live:
     flights: dict[int, tuple[Flight, asyncio.Future[None]]] = field(default_factory=dict)
     """The calls waiting, by ticket, each with what its caller awaits."""
     pump: asyncio.Task[None] | None = None
+    worn: bool = False
+    """It received `WEAR_SHARE` of its memory limit in text: no new call starts on it; it is
+    dropped once its calls in flight end."""
 
 
 class PooledSandbox:
@@ -149,7 +161,7 @@ class PooledSandbox:
         self._registration = read_registration(name, text)
         self._idle.append(first)
         # this extension's own threads: while its calls wait, nobody else's are held
-        self._threads = ThreadPoolExecutor(max_workers=limits.pool_size, thread_name_prefix=f"exthost-{name}")
+        self._threads = CallThreads(limits.pool_size, f"exthost-{name}")
         self._multiplex = isinstance(first, ComponentInstance)
         self._live: list[_Live] = []
         self._freed: list[asyncio.Future[None]] = []
@@ -198,9 +210,7 @@ class PooledSandbox:
             if self._slots is None:
                 self._slots = asyncio.Semaphore(self._limits.pool_size)
             async with self._slots:
-                return await asyncio.get_running_loop().run_in_executor(
-                    self._threads, self.call_sync, handler, args_json
-                )
+                return await self._threads.run(partial(self.call_sync, handler, args_json))
         if not self._limits.single_use:
             return await self._drive(await self._acquire(), handler, args_json)
         if self._slots is None:
@@ -222,7 +232,7 @@ class PooledSandbox:
         while True:
             if self._status is SandboxStatus.closed:
                 raise ExtensionUnavailable(self._name, f'Extension "{self._name}" is closed')
-            free = [live for live in self._live if not live.busy and not live.single]
+            free = [live for live in self._live if not live.busy and not live.single and not live.worn]
             if free:
                 live = min(free, key=lambda live: len(live.flights))
                 live.busy = True
@@ -292,7 +302,7 @@ class PooledSandbox:
         context = CallContext(self._name, time.monotonic() + self._limits.wall_timeout_ms / 1000)
         loop = asyncio.get_running_loop()
         try:
-            flight = await loop.run_in_executor(self._threads, self._begin, live, handler, args_json, context)
+            flight = await self._threads.run(partial(self._begin, live, handler, args_json, context))
         except ExtensionFault as fault:
             self._poison(live, fault)
             raise
@@ -305,8 +315,10 @@ class PooledSandbox:
         assert live.instance is not None
         waits = live.instance.waits
         waits.launch()
+        self._wear(live)
         self._release(live)
         if not flight.pending or stalled(flight, waits):
+            self._retire(live)
             return flight_result(self._name, flight)
         assert flight.ticket is not None
         future: asyncio.Future[None] = loop.create_future()
@@ -318,16 +330,27 @@ class PooledSandbox:
             await asyncio.wait_for(asyncio.shield(future), max(0.0, context.remaining()))
         except TimeoutError:
             live.flights.pop(flight.ticket, None)
+            live.worn = True  # the guest still holds the call given up: the instance goes when its others end
+            self._retire(live)
             raise ExtensionTimeout(self._name, wall_timeout_message(self._name)) from None
         finally:
             self._waiting -= 1
+        self._retire(live)
         return flight_result(self._name, flight)
+
+    def _wear(self, live: _Live) -> None:
+        if live.instance is not None and live.instance.waits.received > self._limits.memory_bytes // WEAR_SHARE:
+            live.worn = True
+
+    def _retire(self, live: _Live) -> None:
+        """Drop a worn instance once no call is in flight on it and no slice runs."""
+        if live.worn and not live.flights and not live.busy and not live.dead and not live.single:
+            self._drop(live)
 
     async def _pump(self, live: _Live) -> None:
         """While calls wait on `live`: after each completion, one hop polls them all."""
         assert live.instance is not None
         instance, waits = live.instance, live.instance.waits
-        loop = asyncio.get_running_loop()
         while live.flights and not live.dead:
             assert waits.changed is not None
             waits.changed.clear()
@@ -338,7 +361,7 @@ class PooledSandbox:
                 return
             flights = [flight for flight, _ in live.flights.values()]
             try:
-                await loop.run_in_executor(self._threads, instance.advance, flights)
+                await self._threads.run(partial(instance.advance, flights))
             except ExtensionFault as fault:
                 self._poison(live, fault)
                 return
@@ -351,6 +374,7 @@ class PooledSandbox:
                 self._settle(live, failure)
                 return
             waits.launch()
+            self._wear(live)
             self._release(live)
             for ticket, (flight, future) in list(live.flights.items()):
                 if (not flight.pending or stalled(flight, waits)) and not future.done():
@@ -386,7 +410,7 @@ class PooledSandbox:
         self._status = SandboxStatus.closed
         with self._lock:
             self._idle.clear()
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        self._threads.close()
         for live in list(self._live):
             with contextlib.suppress(RuntimeError):  # its loop is closed: nothing awaits it any more
                 live.loop.call_soon_threadsafe(self._closed, live)
@@ -423,7 +447,8 @@ class PooledSandbox:
             if self._status is SandboxStatus.closed or len(self._idle) + self._preparing >= self._limits.pool_size:
                 return
             self._preparing += 1
-        self._threads.submit(self._prepare)
+        with contextlib.suppress(ThreadsClosed):
+            self._threads.submit(self._prepare)
 
     def _prepare(self) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -18,7 +19,10 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[object]", Callable[[], object]]
+_Job = tuple[asyncio.AbstractEventLoop | None, "asyncio.Future[object] | None", Callable[[], object]]
+"""The loop and future to answer (None for `submit`), and the work."""
+
+log = logging.getLogger("exthost.runtime")
 
 
 class ThreadsClosed(RuntimeError):
@@ -54,16 +58,23 @@ class CallThreads:
         """`fn()` on one of the threads; its result (or exception) back on the caller's loop."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[object] = loop.create_future()
+        self._put((loop, future, fn))
+        return await future  # type: ignore[return-value]
+
+    def submit(self, fn: Callable[[], object]) -> None:
+        """`fn()` on one of the threads, nobody waiting for it (an error is logged)."""
+        self._put((None, None, fn))
+
+    def _put(self, job: _Job) -> None:
         with self._lock:
             if self._closed:
                 raise ThreadsClosed(f"{self._name}: closed")
-            self._jobs.put((loop, future, fn))
+            self._jobs.put(job)
             if self._idle == 0 and self._threads < self._max:
                 self._threads += 1
                 threading.Thread(target=self._work, name=f"{self._name}-{self._threads}", daemon=True).start()
             elif self._idle:
                 self._idle -= 1  # an idle thread takes it
-        return await future  # type: ignore[return-value]
 
     def _work(self) -> None:
         while True:
@@ -75,8 +86,12 @@ class CallThreads:
                 ok, value = True, fn()
             except BaseException as exc:  # handed to the caller, whatever it is
                 ok, value = False, exc
-            with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody waits
-                loop.call_soon_threadsafe(_resolve, future, ok, value)
+            if loop is None or future is None:
+                if not ok:
+                    log.warning("%s: %s", self._name, value)
+            else:
+                with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody waits
+                    loop.call_soon_threadsafe(_resolve, future, ok, value)
             del job, future, fn, value
             with self._lock:
                 if self._closed:
@@ -95,8 +110,10 @@ class CallThreads:
                 job = self._jobs.get_nowait()
             except queue.Empty:
                 break
-            if job is not None:
-                loop, future, _ = job
+            if job is None:
+                continue
+            loop, future, _ = job
+            if loop is not None and future is not None:
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(_resolve, future, False, ThreadsClosed(f"{self._name}: closed"))
         for _ in range(threads):
