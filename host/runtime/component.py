@@ -114,7 +114,7 @@ def _import(capability: Callable[..., object], returns_value: bool) -> Callable[
         if returns_value:
             def run(call: _Call) -> object:
                 value = capability(call.context, *args)
-                call.waits.received += len(value) if isinstance(value, str) else 0
+                call.waits.crossed += len(value) if isinstance(value, str) else 0
                 return cm.Variant("ok", value)
 
             return _guarded(getattr(_current, "call", None), run, lambda message: cm.Variant("err", message))
@@ -281,7 +281,7 @@ class ComponentInstance:
         invoked = flight.ticket is None
         flight.seen = self.waits.deliveries
         if flight.ticket is None:
-            self.waits.received += len(flight.args_json)
+            self.waits.crossed += len(flight.args_json)
             state = self._run(self._invoke, flight.call, flight.handler, flight.args_json)
         else:
             state = self._run(self._poll, flight.call, flight.ticket)
@@ -297,6 +297,7 @@ class ComponentInstance:
             flight.error = error
         else:
             flight.result = str(state.payload)
+            self.waits.crossed += len(flight.result)
 
     def advance(self, flights: Sequence[Flight]) -> None:
         """One thread hop: invoke the flights not started and poll the pending ones that could

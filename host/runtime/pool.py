@@ -107,11 +107,12 @@ def encode_args(args: Sequence[Json]) -> str:
 
 
 WEAR_SHARE = 16
-"""A component instance that received more than 1/`WEAR_SHARE` of its memory limit in text
-(`Waits.received`: call arguments, completions, `request` results) takes no new call and is
-replaced once its calls end. The JS runtime's bindings never free the buffers of strings the
-host hands them (componentize-js issue #330): without this, an instance that received a few
-large bodies runs out of memory in a later call, failing it."""
+"""A component instance through whose boundary more than 1/`WEAR_SHARE` of its memory limit
+crossed as text (`Waits.crossed`: call arguments and results, completions, `request` results)
+takes no new call and is replaced once its calls end. The JS runtime's bindings never free the
+buffers of strings the host hands them (componentize-js issue #330), and its engine does not
+collect the large strings it made before its memory is full: without this, an instance that
+moved a few large bodies runs out of memory in a later call, failing it."""
 
 
 @dataclass(eq=False)
@@ -129,8 +130,8 @@ class _Live:
     """The calls waiting, by ticket, each with what its caller awaits."""
     pump: asyncio.Task[None] | None = None
     worn: bool = False
-    """It received `WEAR_SHARE` of its memory limit in text: no new call starts on it; it is
-    dropped once its calls in flight end."""
+    """More than 1/`WEAR_SHARE` of its memory limit crossed its boundary as text: no new call
+    starts on it; it is dropped once its calls in flight end."""
 
 
 class PooledSandbox:
@@ -339,7 +340,7 @@ class PooledSandbox:
         return flight_result(self._name, flight)
 
     def _wear(self, live: _Live) -> None:
-        if live.instance is not None and live.instance.waits.received > self._limits.memory_bytes // WEAR_SHARE:
+        if live.instance is not None and live.instance.waits.crossed > self._limits.memory_bytes // WEAR_SHARE:
             live.worn = True
 
     def _retire(self, live: _Live) -> None:

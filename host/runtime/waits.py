@@ -37,10 +37,10 @@ class Waits:
         self.changed: asyncio.Event | None = None
         """Set on the event loop when a wait completes (made by the first `launch`)."""
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.received = 0
-        """Characters of text the host handed the guest (call arguments, completions, blocking
-        `request` results) since the instance was made: the pool replaces a worn instance
-        (`host.runtime.pool`, `WEAR_SHARE`)."""
+        self.crossed = 0
+        """Characters of text that crossed the boundary since the instance was made: call
+        arguments and results, completions, blocking `request` results. The pool replaces a
+        worn instance (`host.runtime.pool`, `WEAR_SHARE`)."""
 
     # -- on the guest's thread, during a slice --------------------------------------------------
 
@@ -58,7 +58,7 @@ class Waits:
             return "[]"
         self.deliveries += 1
         text = json.dumps([[handle, ok, text] for handle, ok, text in done])
-        self.received += len(text)
+        self.crossed += len(text)
         return text
 
     # (reads without the lock: each list or dict is replaced or changed whole, under the GIL)

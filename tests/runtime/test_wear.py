@@ -23,7 +23,7 @@ MEMORY_MB = 48
 MEASURE = """
 export default {
   id: 'measure',
-  handler: async ({ text }) => ({ length: text.length, last: text.slice(-3) }),
+  handler: async ({ text, make }) => make ? 'y'.repeat(make) : ({ length: text.length, last: text.slice(-3) }),
 };
 """
 
@@ -78,6 +78,24 @@ def test_small_calls_keep_their_instance(settings: Settings, tmp_path: Path) -> 
         answers = asyncio.run(main())
         assert answers[199] == {"length": 8, "last": "199"}
         assert sandbox.instances_made - made_before <= 1  # the first call may make its instance
+    finally:
+        sandbox.close()
+        runtime.close()
+
+
+def test_large_results_in_a_row_all_succeed_on_replaced_instances(tmp_path: Path) -> None:
+    # the default memory limit: making, stringifying and lowering a 3 MB result takes more than 48 MB
+    runtime, sandbox = open_measure(make_settings(tmp_path, extensions_sandbox_memory=100), tmp_path)
+    operation = sandbox.registration.operation
+    assert operation is not None
+    size = 3 * 1024 * 1024
+
+    async def main() -> list[object]:
+        return [await sandbox.call(operation.handler, [{"make": size}]) for _ in range(40)]
+
+    try:
+        answers = asyncio.run(main())
+        assert [len(answer) if isinstance(answer, str) else answer for answer in answers] == [size] * 40
     finally:
         sandbox.close()
         runtime.close()
