@@ -52,9 +52,9 @@ def read_raw(text: str) -> dict[str, list[tuple[list[str], int]]]:
         if not stack or not count.isdigit():
             continue
         frames = [_short(frame) for frame in stack.split(";")]
-        if any(frame.startswith(_CALL_THREAD) for frame in frames):
+        if any(_CALL_THREAD in frame for frame in frames):
             group = "extension call threads"
-        elif any(frame.startswith(_LOOP) for frame in frames):
+        elif any(_LOOP in frame for frame in frames):
             group = "event loop"
         else:
             continue  # another thread: the epoch ticker, the run-log writer...
@@ -100,6 +100,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=20, help="functions shown per list")
     parser.add_argument("--path", default="/greet", help="the path loaded")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    parser.add_argument("--native", action="store_true", help="native frames too (wasmtime, uvloop); py-spy then pauses the host at each sample")
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     for tool, where in (("wrk", shutil.which("wrk")), ("py-spy", spy if Path(spy).exists() else None)):
@@ -119,7 +120,7 @@ def main() -> int:
             pid = _server_pid(base)
             sampler = subprocess.Popen(
                 [spy, "record", "--pid", str(pid), "--duration", str(args.seconds), "--rate", str(args.rate),
-                 "--format", "raw", "--output", str(raw), "--nonblocking"],
+                 "--format", "raw", "--output", str(raw), *(["--native"] if args.native else ["--nonblocking"])],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             )
             result: list[str] = []
