@@ -100,7 +100,8 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=20, help="functions shown per list")
     parser.add_argument("--path", default="/greet", help="the path loaded")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
-    parser.add_argument("--native", action="store_true", help="native frames too (wasmtime, uvloop); py-spy then pauses the host at each sample")
+    parser.add_argument("--native", action="store_true",
+                        help="native frames too (wasmtime, uvloop); py-spy pauses the host at each sample")
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     for tool, where in (("wrk", shutil.which("wrk")), ("py-spy", spy if Path(spy).exists() else None)):
