@@ -46,18 +46,33 @@ class _Call:
     slice_started: float = 0.0
     host_seconds: float = 0.0
     """Time spent in imports during the current slice."""
+    inline_ms: float | None = None
+    """Set while a slice runs inline on the event loop (`host.runtime.pool`): its deadline is at
+    most this, and an import that would block or leave a trace escapes (`InlineEscape`)."""
+
+    def _deadline(self, used_seconds: float) -> int:
+        left = self.timeout_ms - used_seconds * 1000
+        if self.inline_ms is not None:
+            left = min(left, self.inline_ms)
+        return Engine.ticks(max(1.0, left))
 
     def begin(self) -> None:
         self.slice_started = time.monotonic()
         self.host_seconds = 0.0
-        self.store.set_epoch_deadline(Engine.ticks(max(1.0, self.timeout_ms - self.guest_seconds * 1000)))
+        self.store.set_epoch_deadline(self._deadline(self.guest_seconds))
 
     def end(self) -> None:
         self.guest_seconds += time.monotonic() - self.slice_started - self.host_seconds
 
     def rearm(self) -> None:
         used = self.guest_seconds + time.monotonic() - self.slice_started - self.host_seconds
-        self.store.set_epoch_deadline(Engine.ticks(max(1.0, self.timeout_ms - used * 1000)))
+        self.store.set_epoch_deadline(self._deadline(used))
+
+
+class InlineEscape(Exception):
+    """Raised by an import a slice running inline on the event loop may not make (`log`, the
+    blocking `sleep` and `request`): the guest traps, the instance is dropped and the call is
+    run again on a call thread (`host.runtime.pool`)."""
 
 
 @dataclass(eq=False)
@@ -111,6 +126,9 @@ def _import(capability: Callable[..., object], returns_value: bool) -> Callable[
     """Wrap a capability as a WIT import returning `result<_, string>` / `result<string, string>`."""
 
     def host_function(_store: object, *args: object) -> object:
+        call: _Call | None = getattr(_current, "call", None)
+        if call is not None and call.inline_ms is not None:
+            raise InlineEscape("an import that may not run inline")  # before `_guarded`, which would catch it
         if returns_value:
             def run(call: _Call) -> object:
                 value = capability(call.context, *args)

@@ -52,7 +52,7 @@ from host.errors import (
 )
 from host.extensions.limits import MAX_REGISTRATION_BYTES
 from host.jsontext import JsonRefused, JsonTooDeep, loads
-from host.runtime.component import ComponentInstance, Flight, flight_result, stalled, wall_timeout_message
+from host.runtime.component import ComponentInstance, Flight, InlineEscape, flight_result, stalled, wall_timeout_message
 from host.runtime.faults import output_refused
 from host.runtime.threads import CallThreads, ThreadsClosed
 from host.sandbox import Limits, SandboxStatus
@@ -105,6 +105,17 @@ def encode_args(args: Sequence[Json]) -> str:
             return json.dumps(list(args), allow_nan=False, separators=(",", ":"))
     return text
 
+
+INLINE_MS = 10.0
+"""The most guest time a slice run inline on the event loop may take (two epoch ticks: at
+least 5 ms, at most 10); past it the slice traps and the call runs again on a call thread."""
+INLINE_FAST_MS = 2.5
+INLINE_STREAK = 32
+"""A handler's first slices run inline once its last `INLINE_STREAK` ones on a call thread each
+took less than `INLINE_FAST_MS` of guest time."""
+INLINE_DEMOTED = -100_000
+"""Where a handler whose inline slice did not fit starts counting again: it runs on the call
+threads until that many fast calls later."""
 
 WEAR_SHARE = 16
 """A component instance through whose boundary more than 1/`WEAR_SHARE` of its memory limit
@@ -167,6 +178,12 @@ class PooledSandbox:
         self._live: list[_Live] = []
         self._freed: list[asyncio.Future[None]] = []
         self._waiting = 0
+        self._fast: dict[int, int] = {}
+        """Per handler, how many first slices in a row were fast (`INLINE_STREAK`)."""
+        self.inline_calls = 0
+        """Calls whose first slice ran inline on the event loop."""
+        self.inline_fallbacks = 0
+        """Inline slices cut short (too slow, or an import that may not run inline) and run again."""
 
     # -- the Sandbox protocol -------------------------------------------------
 
@@ -213,6 +230,12 @@ class PooledSandbox:
             async with self._slots:
                 return await self._threads.run(partial(self.call_sync, handler, args_json))
         if not self._limits.single_use:
+            live = self._inline_candidate(handler)
+            if live is not None:
+                context = self._call_context()
+                flight = self._inline(live, handler, args_json, context)
+                if flight is not None:
+                    return await self._finish(live, flight, context)
             return await self._drive(await self._acquire(), handler, args_json)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._limits.pool_size)
@@ -298,10 +321,65 @@ class PooledSandbox:
         live.instance.advance([flight])
         return flight
 
+    def _call_context(self) -> CallContext:
+        return CallContext(self._name, time.monotonic() + self._limits.wall_timeout_ms / 1000)
+
+    # -- inline slices ----------------------------------------------------------
+
+    def runs_inline(self, handler: int) -> bool:
+        """Whether calls of `handler` have their first slice run inline now."""
+        return self._fast.get(handler, 0) >= INLINE_STREAK
+
+    def _inline_candidate(self, handler: int) -> _Live | None:
+        """An instance to run the first slice of a call of `handler` on the event loop itself,
+        claimed: only for a handler whose last `INLINE_STREAK` first slices each took less than
+        `INLINE_FAST_MS` of guest time, on an instance with no call in flight (so that cutting
+        the slice short harms no other call)."""
+        if not self.runs_inline(handler):
+            return None
+        for live in self._live:
+            if not (live.busy or live.worn or live.single or live.dead or live.flights) and live.instance is not None:
+                live.busy = True
+                return live
+        return None
+
+    def _inline(self, live: _Live, handler: int, args_json: str, context: CallContext) -> Flight | None:
+        """The call's first slice, run here on the event loop with its deadline cut to
+        `INLINE_MS`. None when it did not fit, or made an import that may not run inline: the
+        instance is dropped (its state may be half-changed, and no other call was on it), the
+        handler runs on the call threads from now on, and the caller starts the call again there."""
+        instance = live.instance
+        assert isinstance(instance, ComponentInstance)
+        flight = instance.flight(handler, args_json, context, self._limits.timeout_ms)
+        flight.call.inline_ms = INLINE_MS
+        try:
+            instance.advance([flight])
+        except (InlineEscape, ExtensionTimeout):
+            self._fast[handler] = INLINE_DEMOTED
+            self.inline_fallbacks += 1
+            self._drop(live)
+            return None
+        except ExtensionFault as fault:
+            self._poison(live, fault)
+            raise
+        except BaseException:
+            self._release(live)
+            raise
+        finally:
+            flight.call.inline_ms = None
+        self.inline_calls += 1
+        return flight
+
+    def _note_speed(self, handler: int, flight: Flight) -> None:
+        """Count the first slices of `handler` that ran on a call thread fast enough to run inline."""
+        if flight.call.guest_seconds * 1000 < INLINE_FAST_MS:
+            self._fast[handler] = self._fast.get(handler, 0) + 1
+        elif self._fast.get(handler, 0) > 0:
+            self._fast[handler] = 0
+
     async def _drive(self, live: _Live, handler: int, args_json: str) -> str:
         """Run a call on `live` (claimed): its wall-clock limit counts from here."""
-        context = CallContext(self._name, time.monotonic() + self._limits.wall_timeout_ms / 1000)
-        loop = asyncio.get_running_loop()
+        context = self._call_context()
         try:
             flight = await self._threads.run(partial(self._begin, live, handler, args_json, context))
         except ExtensionFault as fault:
@@ -313,6 +391,13 @@ class PooledSandbox:
             else:
                 self._release(live)
             raise
+        self._note_speed(handler, flight)
+        return await self._finish(live, flight, context)
+
+    async def _finish(self, live: _Live, flight: Flight, context: CallContext) -> str:
+        """After a call's first slice on `live` (claimed): release it, and wait for the call if
+        it waits for something."""
+        loop = asyncio.get_running_loop()
         assert live.instance is not None
         waits = live.instance.waits
         waits.launch()
