@@ -1,7 +1,9 @@
 """`PooledSandbox`: the `Sandbox` of one extension, backed by a pool of instances.
 
-Guest code runs on worker threads (wasmtime releases the GIL while the guest runs),
-never on the event loop, so a slow extension never stalls it. Each sandbox has its own
+Guest code runs on worker threads (wasmtime releases the GIL while the guest runs), so a
+slow extension never stalls the event loop; only the first slice of a call of a handler
+proven fast runs on the loop, cut short at `INLINE_MS` (then run again on a worker thread,
+and the handler stays there: "Inline first slices" in docs/languages.md). Each sandbox has its own
 threads, at most its pool size, started on demand: the host runs at most (loaded
 extensions x pool size) guest threads, and one extension's calls never hold a thread
 another extension needs.
