@@ -95,7 +95,7 @@ def call_overhead(runtime: Runtime, calls: int = 3000) -> list[Row]:
     sync_p50, async_p50 = percentile(on_thread, 0.5), percentile(async_samples, 0.5)
     return [
         ("greet call_sync p50 (us)", f"{sync_p50:.0f}"),
-        ("greet call (async driver, thread hop) p50 (us)", f"{async_p50:.0f}"),
+        ("greet sandbox.call as the web layer makes it, p50 (us)", f"{async_p50:.0f}"),
         ("call / call_sync", f"{async_p50 / sync_p50:.2f}x"),
     ]
 
